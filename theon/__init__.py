@@ -1,0 +1,17 @@
+"""theon: a symbolic tensor compiler with Theano's API, LLVM CPU kernels and a fast cache.
+
+    import theon as theano
+    import theon.tensor as T
+
+    x = T.vector('x')
+    f = theano.function([x], T.exp(-x * x))
+
+Importing theon initialises neither LLVM nor numba: the first compile does.
+"""
+__version__ = "0.1.0"
+
+from .config import config
+from .ir.errors import CompileError, DTypeError, ShapeError
+from .frontend import (Function, MissingInputError, UnusedInputError, function, printing)
+from .frontend.variable import Variable
+from . import tensor

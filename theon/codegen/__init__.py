@@ -1,0 +1,22 @@
+"""Kernel -> native code with llvmlite: one body emitter, one Target per backend."""
+from .target import CompiledModule, Target
+
+
+def compile_steps(steps, target, name, watch):
+    """Emit the kernels of ``steps`` into one LLVM module and compile it for ``target``.
+
+    One module per compiled function: LLVM's fixed cost per module dominates small kernels.
+    """
+    module = target.new_module(name)
+    with watch("codegen"):
+        for step in steps:
+            target.define_kernel(module, step)
+    return target.compile(module, name, watch)
+
+
+def get_target(name):
+    """The Target called ``name`` ('cpu')."""
+    if name == "cpu":
+        from .cpu import CPU
+        return CPU
+    raise ValueError(f"unknown target {name!r}; expected 'cpu'")

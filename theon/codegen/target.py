@@ -1,0 +1,71 @@
+"""What every backend shares, and the interface each Target implements.
+
+Everything that differs between the CPU and CUDA lives in a Target subclass: how the
+iteration domain becomes indices, the calling convention of a kernel, the math library,
+how a module becomes bytes.  The body emitter (``body.py``) never asks which target it is on.
+"""
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+
+@dataclass
+class CompiledModule:
+    """The code of one LLVM module: its bytes (object file or PTX) and how it was made.
+
+    Attributes
+    ----------
+    target : str
+    symbols : tuple of str
+        The kernel entry points it defines.
+    code : bytes
+        Object file (CPU) or PTX text (CUDA).
+    llvm_ir : str
+        The module's LLVM IR before optimisation.
+    optimized_ir : str
+        After optimisation.
+    """
+
+    target: str
+    symbols: tuple
+    code: bytes
+    llvm_ir: str
+    optimized_ir: str
+
+
+class Target:
+    """A backend.  Subclasses define ``name``, ``define_kernel``, ``compile`` and
+    ``cache_key``; they may override ``math`` and ``float_to_int``."""
+
+    name = "abstract"
+
+    def new_module(self, name):
+        """An empty llvmlite module for this target."""
+        module = ir.Module(name=name)
+        module.triple = self.triple
+        return module
+
+    def math(self, builder, name, args):
+        """Value of math function ``name`` (exp, log, ..., pow) on scalar float ``args``."""
+        from .mathlib import call
+        return call(builder, name, args)
+
+    def float_to_int(self, builder, value, to, signed):
+        """``value`` converted to integer type ``to``, saturating (nan gives 0): never
+        LLVM's poison for out-of-range values."""
+        kind = "fptosi" if signed else "fptoui"
+        source = "f32" if isinstance(value.type, ir.FloatType) else "f64"
+        name = f"llvm.{kind}.sat.i{to.width}.{source}"
+        function = builder.module.globals.get(name)
+        if function is None:
+            function = ir.Function(builder.module, ir.FunctionType(to, [value.type]), name)
+        return builder.call(function, [value])
+
+    def define_kernel(self, module, step):
+        raise NotImplementedError
+
+    def compile(self, module, name, watch):
+        raise NotImplementedError
+
+    def cache_key(self):
+        raise NotImplementedError

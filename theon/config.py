@@ -1,0 +1,87 @@
+"""theon's configuration: Theano-style flags from ``THEON_FLAGS`` and the environment.
+
+``THEON_FLAGS="floatX=float32,target=cpu,compile_log=1"`` sets flags at start-up;
+``theon.config.floatX = "float32"`` sets them in code.  Unknown flags are an error, so a typo
+does not silently leave a default in place.
+"""
+import os
+
+_BOOLEAN = {"1": True, "true": True, "yes": True, "on": True,
+            "0": False, "false": False, "no": False, "off": False, "": False}
+
+
+def _parse_bool(name, text):
+    if isinstance(text, bool):
+        return text
+    key = str(text).strip().lower()
+    if key not in _BOOLEAN:
+        raise ValueError(f"config.{name}: expected a boolean (0/1/true/false), got {text!r}")
+    return _BOOLEAN[key]
+
+
+def _parse_float_x(name, text):
+    if text not in ("float32", "float64"):
+        raise ValueError(f"config.{name}: expected 'float32' or 'float64', got {text!r}")
+    return text
+
+
+def _parse_target(name, text):
+    if text not in ("cpu", "cuda"):
+        raise ValueError(f"config.{name}: expected 'cpu' or 'cuda', got {text!r}")
+    return text
+
+
+def _parse_threads(name, text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"config.{name}: expected a positive number of threads, got {text!r}")
+    return value
+
+
+def _default_threads():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# name -> (parser, default, help)
+FLAGS = {
+    "floatX": (_parse_float_x, "float64",
+               "dtype of T.matrix() and friends when none is given, and of Python floats "
+               "mixed with integers"),
+    "target": (_parse_target, "cpu", "backend theon.function compiles for"),
+    "compile_log": (_parse_bool, False, "print one line per compile"),
+    "num_threads": (_parse_threads, None,
+                    "threads a large kernel is split across (default: THEON_NUM_THREADS, "
+                    "else every core this process may use)"),
+}
+
+
+class Config:
+    """The flags in ``FLAGS``, as attributes, validated on assignment."""
+
+    def __init__(self, environ=os.environ):
+        for name, (parser, default, _) in FLAGS.items():
+            object.__setattr__(self, name, default)
+        if environ.get("THEON_NUM_THREADS"):
+            self.num_threads = environ["THEON_NUM_THREADS"]
+        if self.num_threads is None:
+            object.__setattr__(self, "num_threads", _default_threads())
+        for item in filter(None, environ.get("THEON_FLAGS", "").split(",")):
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"THEON_FLAGS: {item!r} is not of the form key=value")
+            setattr(self, name.strip(), value.strip())
+
+    def __setattr__(self, name, value):
+        if name not in FLAGS:
+            raise AttributeError(f"theon.config has no flag {name!r}; flags: "
+                                 f"{', '.join(FLAGS)}")
+        object.__setattr__(self, name, FLAGS[name][0](name, value))
+
+    def __repr__(self):
+        return "theon.config(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in FLAGS) + ")"
+
+
+config = Config()

@@ -1,0 +1,15 @@
+"""theon's intermediate representation: types, hash-consed nodes, the op catalogue,
+kernels and schedules, traversal, hashing, the verifier and the numpy evaluator.
+
+Imports numpy only.
+"""
+from . import dtypes, printing, scalar
+from .check import check
+from .errors import CompileError, DTypeError, ShapeError
+from .evaluate import evaluate
+from .graph import Graph
+from .hashing import graph_digest
+from .kernel import HostStep, Kernel, KernelStep, Schedule
+from .node import Node, Op, consumers, toposort
+from .ops import ELEMENTWISE, Constant, ElementwiseOp, Input, Output, Shape, cast_op
+from .types import TensorType, TupleType

@@ -1,0 +1,5 @@
+"""The op catalogue: each op is defined once, in the module that owns its kind."""
+from .leaf import Input, Constant, Output
+from .shape import Shape
+from .elementwise import ElementwiseOp, ELEMENTWISE, cast_op
+from . import elementwise

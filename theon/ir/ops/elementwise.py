@@ -1,0 +1,333 @@
+"""Elementwise ops: every one defined once, in the table at the bottom of this module.
+
+An :class:`ElementwiseOp` holds its dtype signature, its numpy reference, its lowering to
+the scalar primitives of ``ir.scalar`` and its algebraic traits.  Broadcasting (Theano's
+rule: missing leading dimensions are broadcastable, a dimension broadcasts only when its
+static length is 1) and dtype promotion are handled here, once, for all of them.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import dtypes
+from .. import scalar as s
+from ..errors import DTypeError, ShapeError
+from ..node import Op
+from ..types import TensorType
+
+
+@dataclass(frozen=True, eq=False)
+class ElementwiseOp(Op):
+    """An elementwise op.  Identity is ``(name, attrs)``; the callables are its definition.
+
+    Attributes
+    ----------
+    name : str
+        Theano's / numpy's name.
+    nin : int
+        Number of inputs.
+    signature : callable
+        ``signature(name, in_dtypes) -> (arg_dtypes, out_dtype)``: the dtypes the inputs are
+        converted to before the computation, and the output dtype.  Raises DTypeError.
+    reference : callable
+        numpy implementation over arrays already converted to ``arg_dtypes``.
+    lower : callable
+        ``lower(out_dtype, *scalar_args) -> Scalar`` over the primitives of ``ir.scalar``.
+    commutative, associative, idempotent, involution : bool
+        Algebraic traits read by the generic canonicaliser.
+    identity : number or None
+        ``x op identity == x``.
+    attrs : tuple
+        Attributes that are part of identity (cast's target dtype).
+    """
+
+    name: str
+    nin: int
+    signature: object = field(repr=False)
+    reference: object = field(repr=False)
+    lower: object = field(repr=False)
+    commutative: bool = False
+    associative: bool = False
+    idempotent: bool = False
+    involution: bool = False
+    identity: object = None
+    attrs: tuple = ()
+    vjp: object = field(default=None, repr=False)
+
+    def __eq__(self, other):
+        return isinstance(other, ElementwiseOp) and (self.name, self.attrs) == \
+            (other.name, other.attrs)
+
+    def __hash__(self):
+        return hash((self.name, self.attrs))
+
+    def key(self):
+        return ("Elementwise", self.name, self.attrs)
+
+    def describe(self):
+        if self.attrs:
+            return f"{self.name}{{{', '.join(str(v) for _, v in self.attrs)}}}"
+        return self.name
+
+    def infer_type(self, *types):
+        if len(types) != self.nin:
+            raise TypeError(f"{self.name}: expected {self.nin} inputs, got {len(types)}")
+        _, out_dtype = self.signature(self.name, [t.dtype for t in types])
+        return TensorType(out_dtype, broadcast_shapes(self.name, [t.shape for t in types]))
+
+    def impl(self, *arrays):
+        arg_dtypes, out_dtype = self.signature(self.name, [a.dtype.name for a in arrays])
+        args = [np.asarray(a).astype(d, copy=False) for a, d in zip(arrays, arg_dtypes)]
+        with np.errstate(all="ignore"):
+            result = np.asarray(self.reference(*args))
+        if out_dtype == dtypes.BOOL:
+            return result.astype(bool) if result.dtype == bool else result != 0
+        return result.astype(out_dtype, copy=False)
+
+    def scalar_body(self, args):
+        """The scalar DAG computing this op from scalar operands ``args`` (any dtypes)."""
+        arg_dtypes, out_dtype = self.signature(self.name, [a.dtype for a in args])
+        converted = [s.cast(a, d) for a, d in zip(args, arg_dtypes)]
+        return s.cast(self.lower(out_dtype, *converted), out_dtype)
+
+
+def broadcast_shapes(name, shapes):
+    """Theano's broadcast of static shapes; ShapeError naming ``name`` when they clash."""
+    ndim = max((len(shape) for shape in shapes), default=0)
+    padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
+    out = []
+    for axis in range(ndim):
+        dims = [shape[axis] for shape in padded if shape[axis] != 1]
+        known = sorted({d for d in dims if d is not None})
+        if len(known) > 1:
+            raise ShapeError(f"{name}: static shapes {[tuple(s) for s in shapes]} do not "
+                             f"broadcast: lengths {known} at axis {axis}")
+        out.append(1 if not dims else (known[0] if known else None))
+    return tuple(out)
+
+
+# ---- dtype signatures -------------------------------------------------------------------
+
+def _arith_dtype(name, in_dtypes):
+    dtype = dtypes.upcast(*in_dtypes)
+    # numpy refuses to subtract or negate bools; Theano computes them as int8
+    return "int8" if dtype == dtypes.BOOL else dtype
+
+
+def same_kind(name, in_dtypes):
+    """Inputs promoted to one dtype, which is also the output's."""
+    dtype = _arith_dtype(name, in_dtypes)
+    return (dtype,) * len(in_dtypes), dtype
+
+
+def float_kind(name, in_dtypes):
+    """Inputs promoted and made float (int8 -> float32, int32 -> float64), as Theano does."""
+    dtype = dtypes.to_float(dtypes.upcast(*in_dtypes))
+    return (dtype,) * len(in_dtypes), dtype
+
+
+def comparison(name, in_dtypes):
+    """Inputs promoted to one dtype; the output is bool."""
+    dtype = dtypes.upcast(*in_dtypes)
+    return (dtype,) * len(in_dtypes), dtypes.BOOL
+
+
+def bitwise(name, in_dtypes):
+    """Integer or bool inputs only; promoted to one dtype."""
+    for index, dtype in enumerate(in_dtypes):
+        if dtype not in dtypes.INTEGRAL:
+            raise DTypeError(f"{name}: input {index} has dtype {dtype}; expected an integer "
+                             "or bool dtype")
+    dtype = dtypes.upcast(*in_dtypes)
+    return (dtype,) * len(in_dtypes), dtype
+
+
+def switch_signature(name, in_dtypes):
+    """``switch(cond, a, b)``: the condition is tested as bool, branches promoted together."""
+    dtype = dtypes.upcast(*in_dtypes[1:])
+    return (dtypes.BOOL, dtype, dtype), dtype
+
+
+def second_signature(name, in_dtypes):
+    """``second(a, b)``: ``b`` broadcast to ``a``'s shape (Theano's ``fill``)."""
+    return tuple(in_dtypes), in_dtypes[1]
+
+
+def float_test(name, in_dtypes):
+    """isnan/isinf: any numeric input, bool output."""
+    return tuple(in_dtypes), dtypes.BOOL
+
+
+def cast_signature(target):
+    """Signature of the cast to ``target``."""
+    def signature(name, in_dtypes):
+        return tuple(in_dtypes), target
+    return signature
+
+
+# ---- lowerings that are more than one primitive ---------------------------------------------
+
+def _const(value, like):
+    return s.const(value, like.dtype)
+
+
+def _sqr(dtype, x):
+    return s.apply("mul", x, x)
+
+
+def _sigmoid(dtype, x):
+    one = _const(1, x)
+    return s.apply("div", one, s.apply("add", one, s.apply("exp", s.apply("neg", x))))
+
+
+def _softplus(dtype, x):
+    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): never overflows, exact for large |x|
+    zero = _const(0, x)
+    tail = s.apply("log1p", s.apply("exp", s.apply("neg", s.apply("abs", x))))
+    return s.apply("add", s.apply("maximum", x, zero), tail)
+
+
+def _clip(dtype, x, low, high):
+    return s.apply("minimum", s.apply("maximum", x, low), high)
+
+
+def _int_or_float_isnan(prim):
+    def lower(dtype, x):
+        if x.dtype in dtypes.FLOATS:
+            return s.apply(prim, x)
+        return s.const(False, dtypes.BOOL)
+    return lower
+
+
+def _invert(dtype, x):
+    if x.dtype == dtypes.BOOL:
+        return s.apply("xor", x, s.const(True, dtypes.BOOL))
+    return s.apply("invert", x)
+
+
+def _rounding(prim):
+    def lower(dtype, x):
+        return s.apply(prim, x)
+    return lower
+
+
+def _prim(prim):
+    def lower(dtype, *args):
+        return s.apply(prim, *args)
+    lower.__name__ = f"lower_{prim}"
+    return lower
+
+
+def _second(dtype, model, value):
+    return value
+
+
+def _second_ref(model, value):
+    return np.broadcast_to(value, np.broadcast_shapes(np.shape(model), np.shape(value)))
+
+
+def _sigmoid_ref(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _softplus_ref(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _erf_ref(x):
+    return s.NUMPY["erf"](x)
+
+
+def _erfc_ref(x):
+    return s.NUMPY["erfc"](x)
+
+
+def _cast_lower(dtype, x):
+    return s.cast(x, dtype)
+
+
+def _define(name, nin, signature, reference, lower, **traits):
+    return ElementwiseOp(name, nin, signature, reference, lower, **traits)
+
+
+# ---- the catalogue ----------------------------------------------------------------------
+
+_ARITH = [
+    # name, nin, numpy, primitive, traits
+    ("add", 2, np.add, "add", dict(commutative=True, associative=True, identity=0)),
+    ("sub", 2, np.subtract, "sub", dict(identity=0)),
+    ("mul", 2, np.multiply, "mul", dict(commutative=True, associative=True, identity=1)),
+    ("int_div", 2, s.NUMPY["floordiv"], "floordiv", dict(identity=1)),
+    ("mod", 2, s.NUMPY["mod"], "mod", {}),
+    ("pow", 2, s.NUMPY["pow"], "pow", dict(identity=1)),
+    ("neg", 1, np.negative, "neg", dict(involution=True)),
+    ("abs", 1, np.abs, "abs", {}),
+    ("sgn", 1, np.sign, "sign", {}),
+    ("maximum", 2, np.maximum, "maximum", dict(commutative=True, associative=True,
+                                              idempotent=True)),
+    ("minimum", 2, np.minimum, "minimum", dict(commutative=True, associative=True,
+                                              idempotent=True)),
+]
+
+_FLOAT_FUNCTIONS = ["sqrt", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin",
+                    "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
+                    "arcsinh", "arccosh", "arctanh"]
+
+_COMPARISONS = [("eq", "eq", True), ("neq", "ne", True), ("lt", "lt", False),
+                ("le", "le", False), ("gt", "gt", False), ("ge", "ge", False)]
+
+_BITWISE = [("and_", "and", np.bitwise_and), ("or_", "or", np.bitwise_or),
+            ("xor", "xor", np.bitwise_xor)]
+
+
+def _catalogue():
+    ops = {}
+    for name, nin, ref, prim, traits in _ARITH:
+        ops[name] = _define(name, nin, same_kind, ref, _prim(prim), **traits)
+    ops["true_div"] = _define("true_div", 2, float_kind, np.true_divide, _prim("div"),
+                              identity=1)
+    ops["sqr"] = _define("sqr", 1, same_kind, np.square, _sqr)
+    ops["clip"] = _define("clip", 3, same_kind, np.clip, _clip)
+    for name in _FLOAT_FUNCTIONS:
+        ops[name] = _define(name, 1, float_kind, getattr(np, name), _prim(name))
+    ops["arctan2"] = _define("arctan2", 2, float_kind, np.arctan2, _prim("arctan2"))
+    ops["erf"] = _define("erf", 1, float_kind, _erf_ref, _prim("erf"))
+    ops["erfc"] = _define("erfc", 1, float_kind, _erfc_ref, _prim("erfc"))
+    ops["sigmoid"] = _define("sigmoid", 1, float_kind, _sigmoid_ref, _sigmoid)
+    ops["softplus"] = _define("softplus", 1, float_kind, _softplus_ref, _softplus)
+    for name, numpy_name in (("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"),
+                             ("round_half_to_even", "rint")):
+        ops[name] = _define(name, 1, float_kind, getattr(np, numpy_name),
+                            _rounding(numpy_name))
+    for name, prim, commutative in _COMPARISONS:
+        ref = s.NUMPY[prim]
+        ops[name] = _define(name, 2, comparison, ref, _prim(prim), commutative=commutative)
+    for name, prim, ref in _BITWISE:
+        ops[name] = _define(name, 2, bitwise, ref, _prim(prim), commutative=True,
+                            associative=True, idempotent=prim != "xor")
+    ops["invert"] = _define("invert", 1, bitwise, np.invert, _invert, involution=True)
+    ops["isnan"] = _define("isnan", 1, float_test, np.isnan, _int_or_float_isnan("isnan"))
+    ops["isinf"] = _define("isinf", 1, float_test, np.isinf, _int_or_float_isnan("isinf"))
+    ops["switch"] = _define("switch", 3, switch_signature, np.where, _prim("where"))
+    ops["second"] = _define("second", 2, second_signature, _second_ref, _second)
+    return ops
+
+
+ELEMENTWISE = _catalogue()
+
+_casts = {}
+
+
+def cast_op(dtype):
+    """The elementwise op converting to ``dtype`` (numpy's ``astype``)."""
+    dtype = dtypes.canonical(dtype)
+    op = _casts.get(dtype)
+    if op is None:
+        op = _define("cast", 1, cast_signature(dtype), _identity, _cast_lower,
+                     attrs=(("dtype", dtype),))
+        _casts[dtype] = op
+    return op
+
+
+def _identity(x):
+    return x

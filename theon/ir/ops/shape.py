@@ -1,0 +1,35 @@
+"""Reading the run-time shape of a tensor: ``x.shape`` and ``x.shape[i]``."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..node import Op
+from ..types import TensorType
+
+
+@dataclass(frozen=True)
+class Shape(Op):
+    """The shape of the input as an int64 vector, or with ``axis`` one length (a scalar)."""
+
+    axis: int = None
+
+    name = "shape"
+
+    def infer_type(self, ttype):
+        if self.axis is None:
+            return TensorType("int64", (ttype.ndim,))
+        if not -ttype.ndim <= self.axis < ttype.ndim:
+            raise ShapeError(f"shape: axis {self.axis} is out of range for a tensor of rank "
+                             f"{ttype.ndim}")
+        return TensorType("int64", ())
+
+    def impl(self, array):
+        shape = np.asarray(np.shape(array), dtype=np.int64)
+        return shape if self.axis is None else shape[self.axis]
+
+    def key(self):
+        return ("Shape", self.axis)
+
+    def describe(self):
+        return "shape" if self.axis is None else f"shape[{self.axis}]"

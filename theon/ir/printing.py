@@ -1,0 +1,57 @@
+"""theon's IR printer: Theano's debugprint layout, one node per line, ids for shared nodes."""
+import string
+
+from .ops.leaf import Constant, Input
+
+
+def _ids():
+    """A, B, ..., Z, BA, BB, ... (Theano's id scheme)."""
+    letters = string.ascii_uppercase
+    count = 0
+    while True:
+        n, text = count, ""
+        while True:
+            text = letters[n % 26] + text
+            n //= 26
+            if n == 0:
+                break
+        yield text
+        count += 1
+
+
+def debugprint_nodes(outputs, names=None, file=None):
+    """Text of the graph under ``outputs``: each node, its type and id, inputs indented.
+
+    A node already printed is shown again by its id only.  ``names`` maps nodes to the
+    user's variable names.  Returns the text and also writes it to ``file`` if given.
+    """
+    names = names or {}
+    ids = _ids()
+    assigned = {}
+    lines = []
+    for root in outputs:
+        stack = [(root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            prefix = " |" * depth
+            seen = node in assigned
+            if not seen:
+                assigned[node] = next(ids)
+            label = _label(node, names)
+            lines.append(f"{prefix}{label} [id {assigned[node]}] {node.type}")
+            if seen or isinstance(node.op, (Input, Constant)):
+                continue
+            for child in reversed(node.inputs):
+                stack.append((child, depth + 1))
+    text = "\n".join(lines)
+    if file is not None:
+        print(text, file=file)
+    return text
+
+
+def _label(node, names):
+    name = names.get(node)
+    if isinstance(node.op, Input):
+        return node.op.label or name or "<input>"
+    text = node.op.describe()
+    return f"{text} '{name}'" if name else text

@@ -1,0 +1,209 @@
+"""The scalar language of kernel bodies: a small, closed set of primitives.
+
+A fused kernel's body is a DAG of :class:`Scalar` nodes (hash-consed like graph nodes).
+Elementwise ops lower to these primitives; code generators know only these.  Every
+primitive has a numpy reference here, so ``ir.evaluate`` can run a fused kernel too.
+
+Operands of a primitive always share one dtype (the op that builds the body inserts casts);
+comparisons, ``isnan`` and ``isinf`` return bool, ``cast`` returns its attribute's dtype.
+"""
+import math
+import weakref
+
+import numpy as np
+
+from . import dtypes
+
+# prim -> (arity, result rule: "same" | "bool" | "cast")
+ARITHMETIC = {"add": 2, "sub": 2, "mul": 2, "div": 2, "floordiv": 2, "mod": 2, "pow": 2,
+              "neg": 1, "abs": 1, "sign": 1, "minimum": 2, "maximum": 2}
+COMPARISONS = {"eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2, "isnan": 1, "isinf": 1}
+BITWISE = {"and": 2, "or": 2, "xor": 2, "invert": 1}
+ROUNDING = {"sqrt": 1, "floor": 1, "ceil": 1, "trunc": 1, "rint": 1}
+# Transcendentals: codegen takes them from theon's own vectorisable math library.
+MATH = {"exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1,
+        "sin": 1, "cos": 1, "tan": 1, "arcsin": 1, "arccos": 1, "arctan": 1, "arctan2": 2,
+        "sinh": 1, "cosh": 1, "tanh": 1, "arcsinh": 1, "arccosh": 1, "arctanh": 1,
+        "erf": 1, "erfc": 1}
+OTHER = {"where": 3, "cast": 1, "input": 0, "const": 0}
+ARITY = {**ARITHMETIC, **COMPARISONS, **BITWISE, **ROUNDING, **MATH, **OTHER}
+
+
+class Scalar:
+    """One primitive applied to scalar operands.  Build with :func:`make` (hash-consed).
+
+    Attributes
+    ----------
+    prim : str
+        A key of ``ARITY``.
+    args : tuple of Scalar
+    dtype : str
+    attr : hashable
+        ``input``: the kernel input index; ``const``: the value's bytes; ``cast``: nothing
+        (the target dtype is ``dtype``).
+    """
+
+    __slots__ = ("prim", "args", "dtype", "attr", "__weakref__")
+    _table = weakref.WeakValueDictionary()
+
+    def __repr__(self):
+        if self.prim == "const":
+            return f"{self.value!r}:{self.dtype}"
+        if self.prim == "input":
+            return f"in{self.attr}:{self.dtype}"
+        return f"{self.prim}({', '.join(map(repr, self.args))})"
+
+    @property
+    def value(self):
+        """The Python value of a ``const``."""
+        return np.frombuffer(self.attr, dtype=self.dtype)[0].item()
+
+    def key(self):
+        """Deterministic description of this primitive alone (operands excluded)."""
+        attr = self.attr.hex() if isinstance(self.attr, bytes) else self.attr
+        return (self.prim, self.dtype, attr)
+
+
+def make(prim, args, dtype, attr=None):
+    """The Scalar for ``prim(*args)`` of ``dtype``, reusing an equal one if it exists."""
+    args = tuple(args)
+    if len(args) != ARITY[prim]:
+        raise ValueError(f"scalar {prim}: expected {ARITY[prim]} operands, got {len(args)}")
+    key = (prim, args, dtype, attr)
+    node = Scalar._table.get(key)
+    if node is None:
+        node = object.__new__(Scalar)
+        node.prim, node.args, node.dtype, node.attr = prim, args, dtype, attr
+        Scalar._table[key] = node
+    return node
+
+
+def input_(index, dtype):
+    """Element of kernel input ``index``."""
+    return make("input", (), dtype, index)
+
+
+def const(value, dtype):
+    """A constant of ``dtype``; NaN and -0.0 are kept exactly (identity is the bytes)."""
+    return make("const", (), dtype, np.array(value, dtype=dtype).tobytes())
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype`` (numpy's astype; float to bool is ``x != 0``)."""
+    if x.dtype == dtype:
+        return x
+    return make("cast", (x,), dtype)
+
+
+def apply(prim, *args):
+    """``prim(*args)`` with the result dtype the primitive's rule gives."""
+    dtype = args[0].dtype if prim != "where" else args[1].dtype
+    if prim in COMPARISONS:
+        dtype = dtypes.BOOL
+    return make(prim, args, dtype)
+
+
+def _erf(x):
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+def _erfc(x):
+    return np.vectorize(math.erfc, otypes=[x.dtype])(x)
+
+
+def _int_power(base, exponent):
+    """Integer power where negative exponents truncate toward zero (1/b**k), as C would."""
+    with np.errstate(all="ignore"):
+        safe = np.power(base, np.abs(exponent).astype(base.dtype))
+        negative = exponent < 0
+        if not np.any(negative):
+            return safe
+        small = np.where(base == 1, 1, np.where(base == -1, np.where(exponent % 2 == 0, 1, -1), 0))
+        return np.where(negative, small.astype(base.dtype), safe)
+
+
+def _power(base, exponent):
+    if base.dtype.kind in "iu":
+        return _int_power(base, exponent)
+    return np.power(base, exponent)
+
+
+def _divide_like(ufunc):
+    """Integer division/modulo that gives 0 for a zero divisor instead of raising."""
+    def impl(a, b):
+        if a.dtype.kind in "iub":
+            with np.errstate(all="ignore"):
+                return ufunc(a, b)
+        return ufunc(a, b)
+    return impl
+
+
+NUMPY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "floordiv": _divide_like(np.floor_divide), "mod": _divide_like(np.mod), "pow": _power,
+    "neg": np.negative, "abs": np.abs, "sign": np.sign,
+    "minimum": np.minimum, "maximum": np.maximum,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal, "isnan": np.isnan, "isinf": np.isinf,
+    "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor, "invert": np.invert,
+    "sqrt": np.sqrt, "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "rint": np.rint,
+    "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2,
+    "log10": np.log10, "log1p": np.log1p, "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan, "arctan2": np.arctan2,
+    "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "arcsinh": np.arcsinh,
+    "arccosh": np.arccosh, "arctanh": np.arctanh, "erf": _erf, "erfc": _erfc,
+    "where": np.where,
+}
+
+
+def evaluate(outputs, inputs):
+    """Evaluate scalar DAGs ``outputs`` elementwise over numpy arrays ``inputs``.
+
+    Parameters
+    ----------
+    outputs : sequence of Scalar
+    inputs : sequence of numpy arrays, already broadcast against each other
+    """
+    values = {}
+    shape = np.broadcast_shapes(*[np.shape(a) for a in inputs]) if inputs else ()
+    with np.errstate(all="ignore"):
+        for node in _order(outputs):
+            if node.prim == "input":
+                value = np.asarray(inputs[node.attr])
+            elif node.prim == "const":
+                value = np.asarray(node.value, dtype=node.dtype)
+            elif node.prim == "cast":
+                value = _cast(values[node.args[0]], node.dtype)
+            else:
+                value = NUMPY[node.prim](*[values[a] for a in node.args])
+                value = np.asarray(value).astype(node.dtype, copy=False)
+            values[node] = value
+    return [np.broadcast_to(values[o], shape).astype(o.dtype) for o in outputs]
+
+
+def _cast(value, dtype):
+    if dtype == dtypes.BOOL:
+        return value != 0
+    return value.astype(dtype)
+
+
+def _order(outputs):
+    """Scalars reachable from ``outputs``, operands first (iterative)."""
+    order, seen = [], set()
+    for root in outputs:
+        stack = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if node in seen:
+                continue
+            if i < len(node.args):
+                stack.append((node, i + 1))
+                if node.args[i] not in seen:
+                    stack.append((node.args[i], 0))
+            else:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+topological = _order

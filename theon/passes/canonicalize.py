@@ -1,0 +1,140 @@
+"""Algebraic canonicalisation, driven by the traits each op declares in its definition."""
+import numpy as np
+
+from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node
+from .rewrite import rewrite
+
+_SUB = ELEMENTWISE["sub"]
+_SECOND = ELEMENTWISE["second"]
+_SQR = ELEMENTWISE["sqr"]
+_SQRT = ELEMENTWISE["sqrt"]
+_POW = ELEMENTWISE["pow"]
+
+
+def constant_value(node):
+    """The uniform Python value of a constant node, or None."""
+    if isinstance(node.op, Constant):
+        return node.op.scalar
+    return None
+
+
+def _elementwise(node):
+    return node.op if isinstance(node.op, ElementwiseOp) else None
+
+
+def _zeros_like(node, dtype):
+    """A node of ``node``'s shape holding zeros of ``dtype``: ``second(node, 0)``."""
+    return Node.make(_SECOND, (node, Node.make(Constant(np.zeros((), dtype)))))
+
+
+def _operand_order(node):
+    # constants last; otherwise creation order, so rebuilding a graph gives the same order
+    return (isinstance(node.op, Constant), node.serial)
+
+
+def sort_commutative_operands(node):
+    """a + b -> b + a when the order is not canonical (so a+b and b+a become one node)."""
+    op = _elementwise(node)
+    if op is None or not op.commutative:
+        return None
+    ordered = sorted(node.inputs, key=_operand_order)
+    if all(a is b for a, b in zip(ordered, node.inputs)):
+        return None
+    return node.replace(inputs=ordered)
+
+
+def remove_identity_operand(node):
+    """x + 0 -> x, x * 1 -> x, x - 0 -> x, x / 1 -> x, x ** 1 -> x (when types agree)."""
+    op = _elementwise(node)
+    if op is None or op.identity is None or op.nin != 2:
+        return None
+    left, right = node.inputs
+    if constant_value(right) == op.identity and left.type == node.type:
+        return left
+    if op.commutative and constant_value(left) == op.identity and right.type == node.type:
+        return right
+    return None
+
+
+def collapse_involution(node):
+    """--x -> x, ~~x -> x."""
+    op = _elementwise(node)
+    if op is None or not op.involution:
+        return None
+    inner = node.inputs[0]
+    if inner.op == op and inner.inputs[0].type == node.type:
+        return inner.inputs[0]
+    return None
+
+
+def collapse_idempotent(node):
+    """max(x, x) -> x, x & x -> x."""
+    op = _elementwise(node)
+    if op is None or not op.idempotent:
+        return None
+    left, right = node.inputs
+    if left is right and left.type == node.type:
+        return left
+    return None
+
+
+def cancel_self_subtraction(node):
+    """x - x -> 0 and x ^ x -> 0 for integers (for floats, inf - inf is nan)."""
+    op = _elementwise(node)
+    if op is None or op.name not in ("sub", "xor") or node.type.dtype.startswith("float"):
+        return None
+    left, right = node.inputs
+    if left is not right:
+        return None
+    zeros = _zeros_like(left, node.type.dtype)
+    return zeros if zeros.type == node.type else None
+
+
+def absorb_integer_zero(node):
+    """x * 0 -> 0 for integers (for floats, inf * 0 is nan)."""
+    op = _elementwise(node)
+    if op is None or op.name != "mul" or node.type.dtype.startswith("float"):
+        return None
+    left, right = node.inputs
+    if constant_value(right) != 0 or left.type.shape != node.type.shape:
+        return None
+    zeros = _zeros_like(left, node.type.dtype)
+    return zeros if zeros.type == node.type else None
+
+
+def subtract_negation(node):
+    """x - (-y) -> x + y and x + (-y) -> x - y."""
+    op = _elementwise(node)
+    if op is None or op.name not in ("add", "sub"):
+        return None
+    left, right = node.inputs
+    if _elementwise(right) is None or right.op.name != "neg":
+        return None
+    flipped = ELEMENTWISE["sub" if op.name == "add" else "add"]
+    replacement = Node.make(flipped, (left, right.inputs[0]))
+    return replacement if replacement.type == node.type else None
+
+
+def power_to_square_or_root(node):
+    """x ** 2 -> sqr(x), x ** 0.5 -> sqrt(x): no pow call in the kernel."""
+    if node.op != _POW:
+        return None
+    base, exponent = node.inputs
+    value = constant_value(exponent)
+    if value == 2:
+        replacement = Node.make(_SQR, (base,))
+    elif value == 0.5 and node.type.dtype.startswith("float"):
+        replacement = Node.make(_SQRT, (base,))
+    else:
+        return None
+    return replacement if replacement.type == node.type else None
+
+
+RULES = (sort_commutative_operands, remove_identity_operand, collapse_involution,
+         collapse_idempotent, cancel_self_subtraction, absorb_integer_zero,
+         subtract_negation, power_to_square_or_root)
+
+
+def canonicalize(graph):
+    """Simplify ``graph`` with the algebraic rules above (identities, involutions, ...)."""
+    return rewrite(graph, RULES)

@@ -1,0 +1,51 @@
+"""Scheduling: a fused graph becomes the ordered steps of a compiled function."""
+from ..ir import Constant, HostStep, Input, Kernel, KernelStep, Output, Schedule
+from ..ir.errors import CompileError
+
+
+def schedule(graph):
+    """The :class:`Schedule` running ``graph``, whose every non-leaf node is a Kernel, a
+    kernel's Output, or an op run on the host through its numpy reference.  Every step's inputs are function inputs, constants or outputs of
+    earlier steps; buffers are numbered slots, inputs first."""
+    slots = {leaf: index for index, leaf in enumerate(graph.inputs)}
+    slot_types = [leaf.type for leaf in graph.inputs]
+    slot_names = [leaf.op.label or f"input {index}" for index, leaf in enumerate(graph.inputs)]
+    constants, steps = [], []
+
+    def new_slot(node, name):
+        slots[node] = len(slot_types)
+        slot_types.append(node.type)
+        slot_names.append(name)
+        return slots[node]
+
+    for node in graph.nodes():
+        if node in slots:
+            continue
+        if isinstance(node.op, Constant):
+            constants.append((new_slot(node, node.op.describe()), node.op.value))
+        elif isinstance(node.op, Input):
+            raise CompileError(f"schedule: {node.op.describe()} is not a function input")
+        elif isinstance(node.op, Kernel):
+            kernel = node.op
+            outputs = []
+            for index, out_type in enumerate(kernel.out_types):
+                slots[(node, index)] = len(slot_types)
+                slot_types.append(out_type)
+                slot_names.append(f"output {index} of {kernel.describe()}")
+                outputs.append(slots[(node, index)])
+            symbol = f"theon_{kernel.digest()[:16]}"
+            steps.append(KernelStep(kernel, tuple(slots[i] for i in node.inputs),
+                                    tuple(outputs), symbol))
+        elif isinstance(node.op, Output):
+            slots[node] = slots[(node.inputs[0], node.op.index)]
+        elif hasattr(node.op, "impl") and not isinstance(node.type, tuple):
+            # no kernel lowering: the op's numpy reference runs on the host
+            inputs = tuple(slots[i] for i in node.inputs)
+            steps.append(HostStep(node.op, inputs, new_slot(node, node.op.describe())))
+        else:
+            raise CompileError(f"schedule: no lowering for {node.op.describe()} ({node!r})")
+    return Schedule(n_inputs=len(graph.inputs), input_types=tuple(slot_types[:len(graph.inputs)]),
+                    constants=tuple(constants), steps=tuple(steps),
+                    outputs=tuple(slots[o] for o in graph.outputs),
+                    slot_types=tuple(slot_types), slot_names=tuple(slot_names),
+                    graph=graph)

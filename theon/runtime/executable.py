@@ -1,0 +1,307 @@
+"""Running a compiled Schedule: argument checks, buffer allocation, kernel calls.
+
+The call path is kept short on purpose: per input one type/dtype/rank test (anything else
+goes to the slow path that converts or raises), per kernel output one ``np.empty`` and one
+native call.  No imports, hashing or graph walks happen per call.
+"""
+import ctypes
+
+import numpy as np
+
+from ..ir import KernelStep, ShapeError
+from . import threads
+from .arguments import convert_argument
+
+_ARRAY = np.ndarray
+
+
+class KernelCall:
+    """One kernel step bound to its native entry points and its slots."""
+
+    __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
+                 "names", "donor", "same_shape", "partial")
+
+    def __init__(self, step, addresses, slot_names):
+        kernel = step.kernel
+        n_args = len(step.inputs) + len(step.outputs)
+        arrays = [ctypes.py_object] * n_args
+        # PYFUNCTYPE keeps the GIL (cheapest for small calls); CFUNCTYPE releases it so
+        # worker threads run chunks of one kernel in parallel.
+        self.serial = ctypes.PYFUNCTYPE(ctypes.c_int32, *arrays)(addresses[step.symbol + ".all"])
+        self.parallel = ctypes.CFUNCTYPE(ctypes.c_int32, *arrays, ctypes.c_int64,
+                                         ctypes.c_int64)(addresses[step.symbol])
+        self.inputs = step.inputs
+        self.outputs = step.outputs
+        self.out_dtypes = tuple(np.dtype(t.dtype) for t in kernel.out_types)
+        self.axes = _axis_sources(kernel)
+        self.label = kernel.describe()
+        self.names = slot_names
+        self.donor, self.same_shape, self.partial = _shape_plan(kernel, step.inputs)
+
+    def output_shape(self, values):
+        """The domain's shape from the inputs' shapes; ShapeError if they disagree."""
+        if self.donor is None:
+            return self._shape_by_axis(values)
+        shape = values[self.donor].shape
+        for slot in self.same_shape:
+            if values[slot].shape != shape:
+                return self._shape_by_axis(values)
+        if self.partial:
+            return self._shape_by_axis(values)
+        return shape
+
+    def _shape_by_axis(self, values):
+        shape = []
+        for sources in self.axes:
+            if not sources:
+                shape.append(1)
+                continue
+            first, first_axis = sources[0]
+            length = values[self.inputs[first]].shape[first_axis]
+            for other, other_axis in sources[1:]:
+                if values[self.inputs[other]].shape[other_axis] != length:
+                    raise self._mismatch(values, first, first_axis, other, other_axis)
+            shape.append(length)
+        return tuple(shape)
+
+    def _mismatch(self, values, first, first_axis, other, other_axis):
+        a, b = self.inputs[first], self.inputs[other]
+        shape_a, shape_b = values[a].shape, values[b].shape
+        return ShapeError(
+            f"{self.label}: {self.names[b]!r} has shape {shape_b}; expected length "
+            f"{shape_a[first_axis]} at axis {other_axis} to match {self.names[a]!r} "
+            f"(shape {shape_a}); only dimensions declared broadcastable may differ")
+
+    def run(self, values, num_threads):
+        """Allocate this step's outputs into ``values`` and run the kernel."""
+        shape = self.output_shape(values)
+        outs = [np.empty(shape, dtype) for dtype in self.out_dtypes]
+        args = [values[slot] for slot in self.inputs]
+        args += outs
+        if outs[0].size >= threads.PARALLEL_MIN_ELEMENTS and num_threads > 1 and shape[0] > 1:
+            status = threads.parallel_for(self.parallel, args, shape[0], num_threads)
+        else:
+            status = self.serial(*args)
+        if status:
+            self._run_on_copies(args, status)
+        for slot, out in zip(self.outputs, outs):
+            values[slot] = out
+
+    def _run_on_copies(self, args, status):
+        """Run again on aligned copies of the inputs (the kernel refused a misaligned or
+        oddly strided array)."""
+        n_inputs = len(self.inputs)
+        copies = [np.array(a, copy=True) for a in args[:n_inputs]] + args[n_inputs:]
+        status = self.serial(*copies)
+        if status:
+            raise RuntimeError(f"{self.label}: kernel failed with status {status}")
+
+
+def _direct_caller(executable, kernel, single):
+    """A closure running ``kernel`` on the arguments themselves: no slot list, no loops over
+    steps.  Falls back to the general path for any argument needing conversion."""
+    n_inputs = executable.n_inputs
+    signature = executable.signature
+    general = executable.__call__
+    output_shape = kernel.output_shape
+    serial, parallel = kernel.serial, kernel.parallel
+    (dtype,) = kernel.out_dtypes
+    minimum = threads.PARALLEL_MIN_ELEMENTS
+    num_threads = executable.num_threads
+    empty = np.empty
+
+    def call(*args):
+        if len(args) != n_inputs:
+            return general(*args)[0] if single else general(*args)
+        for position, expected, ndim in signature:
+            value = args[position]
+            if type(value) is not _ARRAY or value.dtype is not expected or value.ndim != ndim:
+                return general(*args)[0] if single else general(*args)
+        shape = output_shape(args)
+        out = empty(shape, dtype)
+        if out.size >= minimum and num_threads > 1 and shape[0] > 1:
+            status = threads.parallel_for(parallel, [*args, out], shape[0], num_threads)
+        else:
+            status = serial(*args, out)
+        if status:
+            kernel._run_on_copies([*args, out], status)
+        return out if single else [out]
+
+    return call
+
+
+def _shape_plan(kernel, slots):
+    """(donor slot, slots that must have the donor's shape, whether other inputs constrain
+    the domain): the donor is an input whose shape is the domain's (same rank, broadcast
+    exactly where the output does), so the common case needs only tuple comparisons."""
+    out_pattern = kernel.out_types[0].broadcastable
+    donor, same, partial = None, [], False
+    for slot, ttype in zip(slots, kernel.in_types):
+        if ttype.broadcastable == out_pattern:
+            if donor is None:
+                donor = slot
+            else:
+                same.append(slot)
+        elif not all(ttype.broadcastable):
+            partial = True
+    if donor is None and any(not b for b in out_pattern):
+        return None, (), True
+    if donor is None:
+        partial = True
+    return donor, tuple(same), partial
+
+
+class HostCall:
+    """An op run on the host through its numpy reference."""
+
+    __slots__ = ("op", "inputs", "output", "dtype")
+
+    def __init__(self, step, slot_types):
+        self.op = step.op
+        self.inputs = step.inputs
+        self.output = step.output
+        self.dtype = np.dtype(slot_types[step.output].dtype)
+
+    def run(self, values, num_threads):
+        result = self.op.impl(*[values[slot] for slot in self.inputs])
+        values[self.output] = np.asarray(result, dtype=self.dtype)
+
+
+def _axis_sources(kernel):
+    """Per domain axis, the (input, input axis) pairs whose length sets it: inputs whose
+    dimension there is not broadcastable.  Empty for an axis of static length 1."""
+    ndim = kernel.ndim
+    axes = []
+    for axis in range(ndim):
+        sources = []
+        if kernel.out_types[0].shape[axis] != 1:
+            for position, ttype in enumerate(kernel.in_types):
+                own = axis - (ndim - ttype.ndim)
+                if own >= 0 and ttype.shape[own] != 1:
+                    sources.append((position, own))
+        axes.append(tuple(sources))
+    return tuple(axes)
+
+
+class Executable:
+    """A compiled function's runtime: call it with input arrays, get output arrays.
+
+    Parameters
+    ----------
+    schedule : Schedule
+    addresses : dict
+        Kernel symbol -> native address.
+    keep_alive : object
+        Whatever owns the native code (an execution engine).
+    input_names : sequence of str
+    allow_input_downcast : bool or None
+        Theano's flag: True converts any dtype, None only Python floats to floatX, False
+        only conversions that lose nothing.
+    """
+
+    def __init__(self, schedule, addresses, keep_alive, input_names, allow_input_downcast,
+                 num_threads):
+        self.schedule = schedule
+        self.keep_alive = keep_alive
+        self.num_threads = num_threads
+        self.allow_input_downcast = allow_input_downcast
+        self.input_names = tuple(input_names)
+        self.n_inputs = schedule.n_inputs
+        self.n_slots = len(schedule.slot_types)
+        self.signature = tuple((position, np.dtype(t.dtype), t.ndim)
+                               for position, t in enumerate(schedule.input_types))
+        self.static_checks = tuple(
+            (position, axis, length)
+            for position, ttype in enumerate(schedule.input_types)
+            for axis, length in enumerate(ttype.shape) if length is not None)
+        # the slots after the inputs: constants, and room for what the steps compute
+        self.tail = [None] * (self.n_slots - self.n_inputs)
+        for slot, value in schedule.constants:
+            self.tail[slot - self.n_inputs] = value
+        self.calls = tuple(
+            KernelCall(step, addresses, schedule.slot_names)
+            if isinstance(step, KernelStep) else HostCall(step, schedule.slot_types)
+            for step in schedule.steps)
+        # outputs that are inputs or constants are copied: callers may modify results
+        produced = {slot for step in schedule.steps
+                    for slot in (step.outputs if isinstance(step, KernelStep) else
+                                 (step.output,))}
+        self.copy_outputs = tuple(slot not in produced for slot in schedule.outputs)
+        self.any_copy = any(self.copy_outputs)
+        self.outputs = schedule.outputs
+
+    def __call__(self, *args):
+        """Run the function on ``args``; returns the list of output arrays."""
+        if len(args) != self.n_inputs:
+            raise TypeError(f"function takes {self.n_inputs} input"
+                            f"{'' if self.n_inputs == 1 else 's'} "
+                            f"({', '.join(self.input_names)}); got {len(args)}")
+        values = [*args, *self.tail]
+        for position, dtype, ndim in self.signature:
+            value = args[position]
+            if type(value) is not _ARRAY or value.dtype is not dtype or value.ndim != ndim:
+                values[position] = self._convert(position, value)
+        if self.static_checks:
+            self._check_static(values)
+        num_threads = self.num_threads
+        for call in self.calls:
+            call.run(values, num_threads)
+        if self.any_copy:
+            return self._copied_outputs(values)
+        return [values[slot] for slot in self.outputs]
+
+    def trusted_call(self, *args):
+        """Like calling, without checking or converting the inputs (PyTensor's
+        ``trust_input``): the caller guarantees ndarrays of the right dtype and rank."""
+        values = [*args, *self.tail]
+        for call in self.calls:
+            call.run(values, self.num_threads)
+        if self.any_copy:
+            return self._copied_outputs(values)
+        return [values[slot] for slot in self.outputs]
+
+    def caller(self, single):
+        """The function users call: returns the first output bare when ``single``.
+
+        A function that is one kernel reading its inputs in order gets a dedicated path
+        (the most common case, and the one whose overhead matters: small arrays).
+        """
+        direct = self._direct_kernel()
+        if direct is not None:
+            return _direct_caller(self, direct, single)
+        call = self.__call__
+        if single:
+            return lambda *args: call(*args)[0]
+        return call
+
+    def _direct_kernel(self):
+        if len(self.calls) != 1 or self.static_checks or self.any_copy:
+            return None
+        kernel = self.calls[0]
+        if not isinstance(kernel, KernelCall) or len(kernel.outputs) != 1 or \
+                kernel.inputs != tuple(range(self.n_inputs)) or \
+                self.outputs != kernel.outputs:
+            return None
+        return kernel
+
+    def _copied_outputs(self, values):
+        return [np.array(values[slot], copy=True) if copy else values[slot]
+                for slot, copy in zip(self.outputs, self.copy_outputs)]
+
+    def _convert(self, position, value):
+        _, dtype, ndim = self.signature[position]
+        return convert_argument(value, dtype, ndim, self._describe(position),
+                                self.allow_input_downcast)
+
+    def _describe(self, position):
+        ttype = self.schedule.input_types[position]
+        return f"input {position} ('{self.input_names[position]}', {ttype})"
+
+    def _check_static(self, values):
+        for position, axis, length in self.static_checks:
+            actual = values[position].shape[axis]
+            if actual != length:
+                kind = "a broadcastable dimension" if length == 1 else "a static length"
+                raise ShapeError(f"function: {self._describe(position)} has shape "
+                                 f"{values[position].shape}; expected length {length} at "
+                                 f"axis {axis} ({kind})")

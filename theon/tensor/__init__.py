@@ -1,0 +1,15 @@
+"""``theon.tensor``: Theano's ``theano.tensor`` namespace (re-exports only)."""
+from ..frontend.constructors import CONSTRUCTORS as _CONSTRUCTORS
+from ..frontend.constructors import tensor
+from ..frontend.elementwise import FUNCTIONS as _FUNCTIONS
+from ..frontend.elementwise import cast, fill, round, where
+from ..frontend.variable import TensorType, Variable, as_tensor_variable, constant
+from . import nnet
+
+globals().update(_CONSTRUCTORS)
+globals().update(_FUNCTIONS)
+abs_ = _FUNCTIONS["abs"]
+true_divide = _FUNCTIONS["true_div"]
+floor_div = _FUNCTIONS["int_div"]
+TensorVariable = Variable
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = and_, or_, xor, invert  # noqa: F821

@@ -1,0 +1,5 @@
+"""``theon.tensor.nnet``: the neural-network functions of ``theano.tensor.nnet``."""
+from ..frontend.elementwise import FUNCTIONS as _FUNCTIONS
+
+sigmoid = _FUNCTIONS["sigmoid"]
+softplus = _FUNCTIONS["softplus"]

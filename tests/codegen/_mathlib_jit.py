@@ -1,7 +1,11 @@
 """Minimal JIT harness for the mathlib tests: loop kernels compiled at O3 and called by ctypes.
 
 Every kernel is ``void k(T* in0, [T* in1,] T* out, i64 n)`` with ``out[i] = f(in0[i], ...)``.
-All kernels live in one module so that LLVM is run once per test session.
+A scalar kernel calls ``mathlib.call`` on one element per iteration (default inline mode);
+a vector kernel (``lanes`` = N) loads ``<N x T>`` per iteration, calls ``mathlib.call`` on the
+vector with the given `inline` mode and stores ``<N x T>``; there n counts chunks of N and
+`Kernels.run` pads the inputs to a multiple of N.
+All kernels of one `Kernels` live in one module so that LLVM is run once for them.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ _IR_TYPES = {np.float32: ir.FloatType, np.float64: ir.DoubleType}
 _CTYPES = {np.float32: ctypes.c_float, np.float64: ctypes.c_double}
 
 
-def kernel_name(name: str, dtype: type) -> str:
-    """Return the symbol of the loop kernel for (name, dtype)."""
-    return f"k_{name}_{np.dtype(dtype).name}"
+def kernel_name(name: str, dtype: type, lanes: int | None = None,
+                inline: bool = True) -> str:
+    """Return the symbol of the loop kernel for (name, dtype[, lanes, inline])."""
+    base = f"k_{name}_{np.dtype(dtype).name}"
+    if lanes is None:
+        return base
+    return f"{base}_v{lanes}_{'inline' if inline else 'call'}"
 
 
 @contextmanager
@@ -46,21 +54,33 @@ def _for_range(builder: ir.IRBuilder, n: ir.Value):
     builder.position_at_end(done)
 
 
-def _add_kernel(module: ir.Module, name: str, dtype: type, nargs: int) -> None:
-    """Add the loop kernel for (name, dtype) to `module`."""
+def _add_kernel(module: ir.Module, name: str, dtype: type, nargs: int,
+                lanes: int | None = None, inline: bool = True) -> None:
+    """Add the loop kernel for (name, dtype[, lanes, inline]) to `module`."""
     fty = _IR_TYPES[dtype]()
     ptr = fty.as_pointer()
     i64 = ir.IntType(64)
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (nargs + 1) + [i64]),
-                     name=kernel_name(name, dtype))
+                     name=kernel_name(name, dtype, lanes, inline))
     for arg in fn.args[:-1]:
         arg.add_attribute("noalias")
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
     *ins, out, n = fn.args
-    with _for_range(builder, n) as i:
-        vals = [builder.load(builder.gep(p, [i]), typ=fty) for p in ins]
-        res = mathlib.call(builder, name, vals)
-        builder.store(res, builder.gep(out, [i]))
+    if lanes is None:
+        with _for_range(builder, n) as i:
+            vals = [builder.load(builder.gep(p, [i]), typ=fty) for p in ins]
+            res = mathlib.call(builder, name, vals)
+            builder.store(res, builder.gep(out, [i]))
+    else:
+        vty = ir.VectorType(fty, lanes)
+        vptr = vty.as_pointer()
+        align = np.dtype(dtype).itemsize  # numpy guarantees element alignment only
+        vins = [builder.bitcast(p, vptr) for p in ins]
+        vout = builder.bitcast(out, vptr)
+        with _for_range(builder, n) as i:
+            vals = [builder.load(builder.gep(p, [i]), typ=vty, align=align) for p in vins]
+            res = mathlib.call(builder, name, vals, inline=inline)
+            builder.store(res, builder.gep(vout, [i]), align=align)
     builder.ret_void()
 
 
@@ -74,16 +94,23 @@ def _target_machine() -> llvm.TargetMachine:
 
 
 class Kernels:
-    """A compiled module with one loop kernel per (name, dtype, nargs) spec."""
+    """A compiled module with one loop kernel per spec.
 
-    def __init__(self, specs: Iterable[tuple[str, type, int]]) -> None:
-        self.specs = {(name, dtype): nargs for name, dtype, nargs in specs}
+    A spec is ``(name, dtype, nargs)`` for a scalar kernel or
+    ``(name, dtype, nargs, lanes, inline)`` for a vector kernel.
+    """
+
+    def __init__(self, specs: Iterable[tuple]) -> None:
+        self.specs = {}
+        for name, dtype, nargs, *rest in specs:
+            lanes, inline = rest if rest else (None, True)
+            self.specs[(name, dtype, lanes, inline)] = nargs
         self.tm = _target_machine()
         module = ir.Module(name="mathlib_tests")
         module.triple = self.tm.triple
         module.data_layout = str(self.tm.target_data)
-        for (name, dtype), nargs in self.specs.items():
-            _add_kernel(module, name, dtype, nargs)
+        for (name, dtype, lanes, inline), nargs in self.specs.items():
+            _add_kernel(module, name, dtype, nargs, lanes, inline)
         self.ir_text = str(module)
         mod = llvm.parse_assembly(self.ir_text)
         mod.verify()
@@ -99,29 +126,41 @@ class Kernels:
         self.engine.finalize_object()
         self._funcs = {}
 
-    def _func(self, name: str, dtype: type):
-        key = (name, dtype)
+    def _func(self, name: str, dtype: type, lanes: int | None, inline: bool):
+        key = (name, dtype, lanes, inline)
         if key not in self._funcs:
             nargs = self.specs[key]
-            addr = self.engine.get_function_address(kernel_name(name, dtype))
+            addr = self.engine.get_function_address(kernel_name(*key))
             ptr = ctypes.POINTER(_CTYPES[dtype])
             proto = ctypes.CFUNCTYPE(None, *([ptr] * (nargs + 1)), ctypes.c_int64)
             self._funcs[key] = proto(addr)
         return self._funcs[key]
 
-    def run(self, name: str, dtype: type, *inputs: np.ndarray) -> np.ndarray:
-        """Return f(*inputs) elementwise, computed by the compiled kernel."""
-        arrays = [np.ascontiguousarray(np.broadcast_to(a, np.broadcast(*inputs).shape),
-                                       dtype=dtype).ravel() for a in inputs]
-        out = np.empty_like(arrays[0])
+    def run(self, name: str, dtype: type, *inputs: np.ndarray, lanes: int | None = None,
+            inline: bool = True) -> np.ndarray:
+        """Return f(*inputs) elementwise, computed by the compiled kernel (the vector kernel
+        of `lanes` lanes and mode `inline` if lanes is given)."""
+        shape = np.broadcast(*inputs).shape
+        arrays = [np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype).ravel()
+                  for a in inputs]
+        size = arrays[0].size
+        count = size
+        if lanes is not None:
+            count = -(-size // lanes)
+            pad = count * lanes - size
+            # odd offset: the vector loads must not rely on more than element alignment
+            arrays = [np.concatenate([np.ones(1, dtype), a, np.ones(pad, dtype)])[1:]
+                      for a in arrays]
+        out = np.empty(arrays[0].size + 1, dtype)[1:]
         ptr = ctypes.POINTER(_CTYPES[dtype])
-        self._func(name, dtype)(*[a.ctypes.data_as(ptr) for a in arrays + [out]],
-                                out.size)
-        return out.reshape(np.broadcast(*inputs).shape)
+        self._func(name, dtype, lanes, inline)(
+            *[a.ctypes.data_as(ptr) for a in arrays + [out]], count)
+        return out[:size].reshape(shape)
 
-    def function_asm(self, name: str, dtype: type) -> str:
-        """Return the assembly of the kernel for (name, dtype) only."""
-        sym = kernel_name(name, dtype)
+    def function_asm(self, name: str, dtype: type, lanes: int | None = None,
+                     inline: bool = True) -> str:
+        """Return the assembly of the kernel for (name, dtype[, lanes, inline]) only."""
+        sym = kernel_name(name, dtype, lanes, inline)
         match = re.search(rf"^{re.escape(sym)}:\n(.*?)^\.Lfunc_end\d+:", self.asm,
                           re.S | re.M)
         assert match, f"no assembly found for {sym}"

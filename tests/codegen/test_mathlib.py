@@ -8,6 +8,7 @@ are the ones documented in docs/mathlib.md.
 from __future__ import annotations
 
 import math
+import re
 import zlib
 
 import mpmath as mp
@@ -303,3 +304,196 @@ def test_function_emitted_once_per_module_and_type():
     fn = builder.module.get_global("theon.tanh.f32")
     assert fn.linkage == "internal" and "alwaysinline" in fn.attributes
     assert len(fn.blocks) == 1
+
+
+# -- vector arguments and inline=False ---------------------------------------------------------
+
+LANES = {F32: (16, 4), F64: (8, 2)}
+INLINE_LANES = {F32: 8, F64: 4}  # vector kernels with inline=True, for a few functions
+INLINE_NAMES = ("exp", "sin", "tanh", "log1p", "erfc", "arctan2")
+_ITY = {F32: np.int32, F64: np.int64}
+
+
+@pytest.fixture(scope="session")
+def vector_kernels() -> Kernels:
+    """Vector loop kernels: <N x T> loads, mathlib.call on the vector, <N x T> stores."""
+    specs = []
+    for name in sorted(mathlib.SUPPORTED):
+        nargs = 2 if name in BINARY else 1
+        for dt in (F32, F64):
+            specs += [(name, dt, nargs, lanes, False) for lanes in LANES[dt]]
+    for name in INLINE_NAMES:
+        nargs = 2 if name in BINARY else 1
+        specs += [(name, dt, nargs, INLINE_LANES[dt], True) for dt in (F32, F64)]
+    return Kernels(specs)
+
+
+def _random_bits(dtype, n, seed) -> np.ndarray:
+    """n values with uniformly random bit patterns (all exponents, nans with payloads)."""
+    ity = _ITY[dtype]
+    info = np.iinfo(ity)
+    rng = np.random.default_rng(seed)
+    return rng.integers(info.min, info.max, n, dtype=ity, endpoint=True).view(dtype)
+
+
+def _in_every_lane(cols: list[np.ndarray], lanes: int) -> list[np.ndarray]:
+    """Repeat the columns `lanes` times, shifted by 0..lanes-1 filler values, so that every
+    value sits in every lane position of a chunk of `lanes` (the filler is 1.0)."""
+    out = [[] for _ in cols]
+    for shift in range(lanes):
+        for acc, c in zip(out, cols):
+            acc += [np.ones(shift, c.dtype), c, np.ones(-(shift + len(c)) % lanes, c.dtype)]
+    return [np.concatenate(acc) for acc in out]
+
+
+def _vector_inputs(name, dtype, lanes) -> list[np.ndarray]:
+    """The accuracy-test points, random bit patterns and special values (in every lane)."""
+    seed = zlib.crc32(name.encode())
+    if name in BINARY:
+        if name == "pow":
+            x, y = _binary_points(dtype, seed=7)
+        else:
+            # arctan2(y, x): the first column is y
+            rng = np.random.default_rng(3)
+            x, y = ((np.exp(rng.uniform(-60, 60, 50_000)) * rng.choice([-1, 1], 50_000))
+                    .astype(dtype) for _ in range(2))
+        vals = np.concatenate([_specials(dtype), np.array([2.5, -3.0, 1e300, -1e-40])])
+        with np.errstate(over="ignore"):
+            vals = vals.astype(dtype)
+        sx, sy = (a.ravel() for a in np.meshgrid(vals, vals))
+        sx, sy = _in_every_lane([sx, sy], lanes)
+        rx, ry = _random_bits(dtype, 20_000, seed), _random_bits(dtype, 20_000, seed + 1)
+        return [np.concatenate([x, sx, rx]), np.concatenate([y, sy, ry])]
+    _, _, dom32, dom64, anchors, _, _ = OPS[name]
+    dom = dom32 if dtype == F32 else dom64
+    pts = _points(dtype, dom, anchors, 100_000 if dtype == F32 else 20_000, seed)
+    (spec,) = _in_every_lane([_specials(dtype)], lanes)
+    return [np.concatenate([pts, spec, _random_bits(dtype, 20_000, seed)])]
+
+
+def _assert_bit_identical(name, dtype, lanes, args, got, want):
+    ity = _ITY[dtype]
+    bad = np.flatnonzero(got.view(ity) != want.view(ity))
+    if bad.size:
+        i = bad[0]
+        pytest.fail(f"{name} {np.dtype(dtype).name} x{lanes}: {bad.size} lanes differ, first "
+                    f"at {[a[i] for a in args]} (lane {i % lanes}): vector {got[i]!r}, "
+                    f"scalar {want[i]!r}")
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", sorted(mathlib.SUPPORTED))
+def test_vector_noinline_bit_identical_to_scalar(kernels, vector_kernels, name, dtype):
+    for lanes in LANES[dtype]:
+        args = _vector_inputs(name, dtype, lanes)
+        want = kernels.run(name, dtype, *args)
+        got = vector_kernels.run(name, dtype, *args, lanes=lanes, inline=False)
+        _assert_bit_identical(name, dtype, lanes, args, got, want)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", INLINE_NAMES)
+def test_vector_inline_bit_identical_to_scalar(kernels, vector_kernels, name, dtype):
+    lanes = INLINE_LANES[dtype]
+    args = _vector_inputs(name, dtype, lanes)
+    want = kernels.run(name, dtype, *args)
+    got = vector_kernels.run(name, dtype, *args, lanes=lanes, inline=True)
+    _assert_bit_identical(name, dtype, lanes, args, got, want)
+    asm = vector_kernels.function_asm(name, dtype, lanes, inline=True)
+    calls = [line for line in asm.splitlines() if "call" in line.split("#")[0]]
+    assert not calls, f"{name}: inline=True vector kernel still calls: {calls[:3]}"
+
+
+def _o2(module: ir.Module):
+    """Parse, verify and optimise `module` at O2 for the host; return (llvm module, tm)."""
+    from llvmlite import binding as llvm
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    tm = llvm.Target.from_default_triple().create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=2)
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    mod = llvm.parse_assembly(str(module))
+    mod.verify()
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=2))
+    pb.getModulePassManager().run(mod, pb)
+    return mod, tm
+
+
+def _chain_module(types, steps, inline, n_kernels=1) -> ir.Module:
+    """Per type in `types`, functions ``k<i>_<type tag>(ty x) -> ty`` applying sin(tanh(.))
+    `steps` times, with every call made through mathlib.call(..., inline=inline)."""
+    module = ir.Module()
+    for ty in types:
+        for i in range(n_kernels):
+            fn = ir.Function(module, ir.FunctionType(ty, [ty]),
+                             name=f"k{i}_{mathlib.function_name('x', ty)[8:]}")
+            builder = ir.IRBuilder(fn.append_basic_block())
+            x = fn.args[0]
+            for _ in range(steps):
+                x = mathlib.call(builder, "tanh", [x], inline=inline)
+                x = mathlib.call(builder, "sin", [x], inline=inline)
+            builder.ret(x)
+    return module
+
+
+def test_noinline_vector_function_defined_once_and_called_after_o2():
+    ty = ir.VectorType(ir.DoubleType(), 8)
+    module = _chain_module([ty], steps=2, inline=False, n_kernels=2)
+    names = [f.name for f in module.functions]
+    assert names.count("theon.sin.v8f64") == 1
+    fn = module.get_global("theon.sin.v8f64")
+    assert fn.linkage == "internal"
+    assert "noinline" in fn.attributes and "alwaysinline" not in fn.attributes
+    assert str(fn.type.pointee) == "<8 x double> (<8 x double>)"
+    mod, _ = _o2(module)
+    text = str(mod)
+    assert len(re.findall(r'^define .*@"?theon\.sin\.v8f64"?\(', text, re.M)) == 1
+    for k in ("k0_v8f64", "k1_v8f64"):
+        body = str(mod.get_function(k))
+        assert len(re.findall(r'call .*@"?theon\.sin\.v8f64"?\(', body)) == 2, body
+
+
+def test_noinline_helpers_and_first_request_decides():
+    ty = ir.VectorType(ir.FloatType(), 4)
+    module = ir.Module()
+    fn = ir.Function(module, ir.FunctionType(ty, [ty]), name="f")
+    builder = ir.IRBuilder(fn.append_basic_block())
+    mathlib.call(builder, "tanh", [fn.args[0]], inline=False)
+    # tanh's own call of expm1 is made in tanh's mode
+    assert "noinline" in module.get_global("theon.expm1.v4f32").attributes
+    # a later inline=True request reuses the noinline function
+    mathlib.call(builder, "expm1", [fn.args[0]], inline=True)
+    assert [f.name for f in module.functions].count("theon.expm1.v4f32") == 1
+    assert "noinline" in module.get_global("theon.expm1.v4f32").attributes
+    assert mathlib.function_name("exp", ir.VectorType(ir.FloatType(), 16)) == "theon.exp.v16f32"
+    assert mathlib.function_name("exp", ir.DoubleType()) == "theon.exp.f64"
+
+
+def test_vector_type_errors():
+    v4f = ir.VectorType(ir.FloatType(), 4)
+    module = ir.Module()
+    fn = ir.Function(module, ir.FunctionType(v4f, [v4f, ir.FloatType(),
+                                                   ir.VectorType(ir.IntType(32), 4)]), name="f")
+    builder = ir.IRBuilder(fn.append_basic_block())
+    vec, scal, ivec = fn.args
+    with pytest.raises(TypeError, match=r"all arguments must have type <4 x float>"):
+        mathlib.call(builder, "pow", [vec, scal])
+    with pytest.raises(TypeError, match=r"must be float or double, got <4 x i32>"):
+        mathlib.call(builder, "exp", [ivec])
+
+
+def test_noinline_compile_time_stays_small():
+    """Scalar and <4 x double> tanh+sin chains of 1000 steps each are one call per step, not
+    one body per step: O2 + object emission takes well under a second (52 s when inlined)."""
+    import time
+    doubles = [ir.DoubleType(), ir.VectorType(ir.DoubleType(), 4)]
+    module = _chain_module(doubles, steps=1000, inline=False)
+    start = time.perf_counter()
+    mod, tm = _o2(module)
+    tm.emit_object(mod)
+    assert time.perf_counter() - start < 10
+    defined = sorted(f.name for f in mod.functions if not f.is_declaration)
+    assert defined == ["k0_f64", "k0_v4f64", "theon.expm1.f64", "theon.expm1.v4f64",
+                       "theon.sin.f64", "theon.sin.v4f64", "theon.tanh.f64",
+                       "theon.tanh.v4f64"]

@@ -10,8 +10,9 @@ from ..ir import dtypes, scalar as s
 from .types import register_type
 
 
-def emit_body(builder, outputs, load, target):
-    """Emit the scalar DAGs ``outputs``; return their values.
+def emit_body(builder, outputs, load, target, lanes=1):
+    """Emit the scalar DAGs ``outputs`` on scalars, or on vectors of ``lanes`` elements (the
+    same code: every emit function is written for both); return their values.
 
     Parameters
     ----------
@@ -20,26 +21,54 @@ def emit_body(builder, outputs, load, target):
     load : callable
         ``load(index, dtype) -> ir.Value``: element of kernel input ``index``.
     target : Target
+    lanes : int
+        1 for scalar code; otherwise every value is a ``<lanes x T>`` vector.
     """
     values = {}
     for node in s.topological(outputs):
         if node.prim == "input":
             values[node] = load(node.attr, node.dtype)
         elif node.prim == "const":
-            values[node] = constant(node.value, node.dtype)
+            values[node] = constant(node.value, node.dtype, lanes)
         else:
             args = [values[a] for a in node.args]
             values[node] = EMIT[node.prim](builder, target, node, args)
     return [values[o] for o in outputs]
 
 
-def constant(value, dtype):
-    """An LLVM constant of ``dtype``."""
+def constant(value, dtype, lanes=1):
+    """An LLVM constant of ``dtype`` (splat over ``lanes`` when more than one)."""
+    element = register_type(dtype)
     if dtype == dtypes.BOOL:
-        return ir.IntType(1)(int(bool(value)))
-    if dtype in dtypes.FLOATS:
-        return register_type(dtype)(float(value))
-    return register_type(dtype)(int(value) & ((1 << register_type(dtype).width) - 1))
+        value = int(bool(value))
+    elif dtype in dtypes.FLOATS:
+        value = float(value)
+    else:
+        value = int(value) & ((1 << element.width) - 1)
+    return ir.Constant(vector_of(element, lanes), value)
+
+
+def vector_of(element, lanes):
+    """``element`` itself for one lane, else ``<lanes x element>``."""
+    return element if lanes == 1 else ir.VectorType(element, lanes)
+
+
+def _like(value, element):
+    """The type with ``value``'s shape (scalar or vector) and ``element`` as element type."""
+    if isinstance(value.type, ir.VectorType):
+        return ir.VectorType(element, value.type.count)
+    return element
+
+
+def _type_suffix(value_type):
+    """LLVM's overload suffix: f32, f64, i32, v8f32, ..."""
+    if isinstance(value_type, ir.VectorType):
+        return f"v{value_type.count}{_type_suffix(value_type.element)}"
+    if isinstance(value_type, ir.FloatType):
+        return "f32"
+    if isinstance(value_type, ir.DoubleType):
+        return "f64"
+    return f"i{value_type.width}"
 
 
 def _operand_dtype(node):
@@ -64,8 +93,7 @@ def _binary(float_method, int_method):
 def _intrinsic(builder, name, args):
     """Call LLVM intrinsic ``name`` overloaded on the type of ``args[0]`` (all args alike)."""
     value_type = args[0].type
-    suffix = {ir.FloatType: "f32", ir.DoubleType: "f64"}.get(type(value_type))
-    full_name = f"{name}.{suffix or f'i{value_type.width}'}"
+    full_name = f"{name}.{_type_suffix(value_type)}"
     function = builder.module.globals.get(full_name)
     if function is None:
         signature = ir.FunctionType(value_type, [a.type for a in args])
@@ -90,12 +118,14 @@ def _abs(builder, target, node, args):
 
 def _sign(builder, target, node, args):
     (x,) = args
-    one, zero = constant(1, node.dtype), constant(0, node.dtype)
+    one, zero = ir.Constant(x.type, 1), ir.Constant(x.type, 0)
     if _float(node):
-        # x itself for 0, -0 and nan, as numpy
+        # +0.0 for 0 and -0, nan stays nan, as numpy
         positive = builder.fcmp_ordered(">", x, zero)
         negative = builder.fcmp_ordered("<", x, zero)
-        return builder.select(positive, one, builder.select(negative, builder.fneg(one), x))
+        zero_or_nan = builder.select(builder.fcmp_unordered("uno", x, x), x, zero)
+        return builder.select(positive, one,
+                              builder.select(negative, builder.fneg(one), zero_or_nan))
     if not _signed(node):
         return builder.zext(builder.icmp_unsigned("!=", x, zero), x.type)
     positive = builder.zext(builder.icmp_signed(">", x, zero), x.type)
@@ -158,7 +188,7 @@ def _invert(builder, target, node, args):
 def _cast(builder, target, node, args):
     (x,) = args
     source, dest = node.args[0].dtype, node.dtype
-    to = register_type(dest)
+    to = _like(x, register_type(dest))
     if dest == dtypes.BOOL:
         if source in dtypes.FLOATS:
             return builder.fcmp_unordered("!=", x, x.type(0.0))  # nan is True
@@ -185,7 +215,8 @@ def _cast(builder, target, node, args):
 def _safe_divisor(builder, a, b, signed):
     """(divisor with 0 and -1 replaced by 1, b == 0, b == -1): sdiv by them is undefined."""
     zero = builder.icmp_unsigned("==", b, b.type(0))
-    minus_one = builder.icmp_signed("==", b, b.type(-1)) if signed else ir.IntType(1)(0)
+    minus_one = builder.icmp_signed("==", b, b.type(-1)) if signed else \
+        ir.Constant(_like(b, ir.IntType(1)), 0)
     unsafe = builder.or_(zero, minus_one)
     return builder.select(unsafe, b.type(1), b), zero, minus_one
 
@@ -259,7 +290,8 @@ def _int_pow(builder, base, exponent, signed):
     magnitude = builder.select(builder.icmp_signed("<", exponent, exponent.type(0)),
                                builder.neg(exponent), exponent) if signed else exponent
     for bit in range(base.type.width):
-        is_set = builder.trunc(builder.lshr(magnitude, magnitude.type(bit)), ir.IntType(1))
+        is_set = builder.trunc(builder.lshr(magnitude, magnitude.type(bit)),
+                               _like(magnitude, ir.IntType(1)))
         result = builder.select(is_set, builder.mul(result, square), result)
         square = builder.mul(square, square)
     if not signed:
@@ -267,7 +299,7 @@ def _int_pow(builder, base, exponent, signed):
     negative = builder.icmp_signed("<", exponent, exponent.type(0))
     one = builder.icmp_signed("==", base, base.type(1))
     minus_one = builder.icmp_signed("==", base, base.type(-1))
-    odd = builder.trunc(exponent, ir.IntType(1))
+    odd = builder.trunc(exponent, _like(exponent, ir.IntType(1)))
     small = builder.select(one, base.type(1),
                            builder.select(minus_one,
                                           builder.select(odd, base.type(-1), base.type(1)),

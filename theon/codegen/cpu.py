@@ -9,13 +9,17 @@ Each array is passed as the Python object itself (ctypes ``py_object``), so a ca
 argument marshalling: the kernel reads data pointer, shape and strides from numpy's array
 struct.  The domain is the first output's shape; ``[begin, end)`` is the range of axis 0
 this call computes, so the runtime splits large kernels across threads.  The kernel returns
-1 without touching memory when an array is misaligned (the runtime then copies it).
+1 without touching memory when an array is misaligned or not contiguous along the
+innermost axis (the runtime then passes contiguous copies): so the inner loop is always
+whole vectors plus one masked vector, and the body and the math functions exist only in
+vector form.
 """
 from llvmlite import ir
 
-from ..ir import dtypes
+from ..ir import dtypes, scalar
 from .body import emit_body
-from .llvm import binding, host_description, host_machine, optimize, parse_and_verify
+from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
+                   vector_bytes)
 from .loops import for_range
 from .target import CompiledModule, Target
 from .types import memory_type
@@ -36,6 +40,14 @@ class CpuTarget(Target):
     """LLVM machine code for the host CPU, with every feature it has."""
 
     name = "cpu"
+    inline_math = False  # one copy of each math function per module: compile time stays linear
+
+    def vector_lanes(self, kernel):
+        """Lanes that fill the widest vector register this CPU has, for the kernel's widest
+        element type."""
+        width = max(dtypes.itemsize(n.dtype) for n in scalar.topological(kernel.body))
+        width = max([width] + [dtypes.itemsize(t.dtype) for t in kernel.in_types])
+        return max(1, vector_bytes() // width)
 
     @property
     def triple(self):
@@ -55,12 +67,19 @@ class CpuTarget(Target):
         views = [_ArrayView(builder, array, ttype, kernel.ndim)
                  for array, ttype in zip(arrays, types)]
         shape = views[len(kernel.in_types)].shape()
+        empty = ir.IntType(1)(0)
+        for length in shape:
+            empty = builder.or_(empty, builder.icmp_signed("==", length, I64(0)))
+        with builder.if_then(empty, likely=False):
+            builder.ret(I32(0))  # nothing to compute: numpy's strides of empty arrays vary
         misaligned = ir.IntType(1)(0)
+        strided = ir.IntType(1)(0)
         for view in views:
             misaligned = builder.or_(misaligned, view.misaligned())
-        with builder.if_then(misaligned, likely=False):
+            strided = builder.or_(strided, view.strided_inner())
+        with builder.if_then(builder.or_(misaligned, strided), likely=False):
             builder.ret(I32(1))
-        _emit_loops(builder, kernel, views, shape, begin, end)
+        _emit_loops(builder, kernel, views, shape, begin, end, self.vector_lanes(kernel))
         builder.ret(I32(0))
         self._define_whole_range(module, function, step, kernel, types)
         return function
@@ -81,14 +100,15 @@ class CpuTarget(Target):
     def compile(self, module, name, watch):
         """Verify, optimise and emit ``module`` as an object file for this CPU."""
         with watch("llvm"):
-            ref = parse_and_verify(module, name)
+            text = str(module)
+            ref = parse_and_verify(text, name)
             machine = host_machine()
             optimize(ref, machine)
             optimized = str(ref)
             code = machine.emit_object(ref)
         symbols = tuple(f.name for f in module.functions if not f.is_declaration
                         and f.linkage != "internal")
-        return CompiledModule("cpu", symbols, code, str(module), optimized)
+        return CompiledModule("cpu", symbols, code, text, optimized)
 
     def load(self, compiled):
         """Load a ``CompiledModule`` into this process: (keep-alive handle, {symbol:
@@ -117,6 +137,7 @@ class _ArrayView:
         self.dims = _field(builder, array, ARRAY_DIMS)
         strides = _field(builder, array, ARRAY_STRIDES)
         offset = ndim - ttype.ndim
+        self.ndim = ndim
         self.byte_strides = []
         self.strides = []
         for axis in range(ndim):
@@ -129,6 +150,18 @@ class _ArrayView:
             self.byte_strides.append(byte_stride)
             self.strides.append(builder.sdiv(byte_stride, I64(self.itemsize),
                                              name="stride"))
+
+    @property
+    def broadcast_inner(self):
+        """Whether the array is read with stride 0 along the domain's innermost axis."""
+        return self.ndim == 0 or isinstance(self.strides[-1], ir.Constant)
+
+    def strided_inner(self):
+        """i1: the array is not contiguous along the innermost axis (the kernel refuses it
+        and the runtime passes a contiguous copy)."""
+        if self.broadcast_inner:
+            return ir.IntType(1)(0)
+        return self.builder.icmp_signed("!=", self.strides[-1], I64(1))
 
     def shape(self):
         """The array's dims as i64 values (used for the first output: the domain)."""
@@ -148,16 +181,58 @@ class _ArrayView:
         """Pointer to element ``index`` (in elements) from ``base``."""
         return self.builder.gep(base, [index], source_etype=self.element)
 
-    def load(self, pointer):
-        value = self.builder.load(pointer, typ=self.element, align=self.itemsize)
+    def load(self, pointer, lanes, mask):
+        """``lanes`` consecutive elements from ``pointer`` as a vector (only the lanes set in
+        ``mask``), or the one element splat when the array broadcasts along the inner axis."""
+        builder = self.builder
+        vector = ir.VectorType(self.element, lanes)
+        if self.broadcast_inner:
+            value = _splat(builder, builder.load(self.data if self.ttype.ndim == 0 else pointer,
+                                                 typ=self.element, align=self.itemsize), lanes)
+        elif mask is None:
+            value = builder.load(pointer, typ=vector, align=self.itemsize)
+        else:
+            function = _intrinsic(builder.module, "llvm.masked.load", vector,
+                                  [PTR, I32, mask.type, vector], f"{_suffix(vector)}.p0")
+            value = builder.call(function, [pointer, I32(self.itemsize), mask,
+                                            ir.Constant(vector, ir.Undefined)])
         if self.ttype.dtype == dtypes.BOOL:
-            return self.builder.icmp_unsigned("!=", value, I8(0))
+            return builder.icmp_unsigned("!=", value, ir.Constant(value.type, 0))
         return value
 
-    def store(self, value, pointer):
+    def store(self, value, pointer, mask):
+        """Store vector ``value`` at ``pointer`` (only the lanes set in ``mask``)."""
+        builder = self.builder
         if self.ttype.dtype == dtypes.BOOL:
-            value = self.builder.zext(value, I8)
-        self.builder.store(value, pointer, align=self.itemsize)
+            value = builder.zext(value, ir.VectorType(I8, value.type.count))
+        if mask is None:
+            builder.store(value, pointer, align=self.itemsize)
+            return
+        function = _intrinsic(builder.module, "llvm.masked.store", ir.VoidType(),
+                              [value.type, PTR, I32, mask.type], f"{_suffix(value.type)}.p0")
+        builder.call(function, [value, pointer, I32(self.itemsize), mask])
+
+
+def _suffix(vector):
+    from .body import _type_suffix
+    return _type_suffix(vector)
+
+
+def _intrinsic(module, name, return_type, argument_types, suffix):
+    """The declaration of overloaded intrinsic ``name.suffix`` in ``module``."""
+    full_name = f"{name}.{suffix}"
+    function = module.globals.get(full_name)
+    if function is None:
+        function = ir.Function(module, ir.FunctionType(return_type, argument_types), full_name)
+    return function
+
+
+def _splat(builder, value, lanes):
+    """``<lanes x T>`` with every lane ``value``."""
+    vector = ir.VectorType(value.type, lanes)
+    first = builder.insert_element(ir.Constant(vector, ir.Undefined), value, I32(0))
+    return builder.shuffle_vector(first, ir.Constant(vector, ir.Undefined),
+                                  ir.Constant(ir.VectorType(I32, lanes), [0] * lanes))
 
 
 def _field(builder, array, offset):
@@ -165,52 +240,61 @@ def _field(builder, array, offset):
     return builder.load(address, typ=PTR)
 
 
-def _emit_loops(builder, kernel, views, shape, begin, end):
-    """Loops over axis 0 in [begin, end), every other axis whole, innermost contiguous."""
+def _emit_loops(builder, kernel, views, shape, begin, end, lanes):
+    """Loops over axis 0 in [begin, end) and every other axis whole; the innermost axis runs
+    ``lanes`` elements at a time."""
     ndim = kernel.ndim
-    n_inputs = len(kernel.in_types)
     if ndim == 0:
-        _emit_elements(builder, kernel, views, [v.data for v in views], I64(0), n_inputs)
-        return
-    if ndim == 1:
-        with for_range(builder, begin, end, "i0") as index:
-            _emit_elements(builder, kernel, views, [v.data for v in views], index, n_inputs)
-        return
-    with for_range(builder, begin, end, "i0") as outer:
-        offsets = [builder.mul(outer, v.strides[0]) for v in views]
-        _emit_middle(builder, kernel, views, shape, offsets, 1, n_inputs)
+        _emit_inner(builder, kernel, views, [v.data for v in views], I64(0), I64(1), lanes)
+    elif ndim == 1:
+        _emit_inner(builder, kernel, views, [v.data for v in views], begin, end, lanes)
+    else:
+        with for_range(builder, begin, end, "i0") as outer:
+            offsets = [builder.mul(outer, v.strides[0]) for v in views]
+            _emit_middle(builder, kernel, views, shape, offsets, 1, lanes)
 
 
-def _emit_middle(builder, kernel, views, shape, offsets, axis, n_inputs):
+def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes):
     """Loops over axes ``axis .. ndim-2`` accumulating offsets, then the inner loop."""
     ndim = kernel.ndim
     if axis == ndim - 1:
         bases = [view.pointer(view.data, offset) for view, offset in zip(views, offsets)]
-        with for_range(builder, I64(0), shape[axis], f"i{axis}") as index:
-            _emit_elements(builder, kernel, views, bases, index, n_inputs)
+        _emit_inner(builder, kernel, views, bases, I64(0), shape[axis], lanes)
         return
     with for_range(builder, I64(0), shape[axis], f"i{axis}") as index:
         deeper = [builder.add(offset, builder.mul(index, view.strides[axis]))
                   for view, offset in zip(views, offsets)]
-        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, n_inputs)
+        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes)
 
 
-def _emit_elements(builder, kernel, views, bases, index, n_inputs):
-    """Load the inputs at ``index`` of the innermost axis, run the body, store outputs."""
-    inner = kernel.ndim - 1
+def _emit_inner(builder, kernel, views, bases, start, stop, lanes):
+    """The contiguous innermost axis over [start, stop): whole vectors, then one masked
+    vector for the remainder (no scalar copy of the body or of the math functions)."""
+    count = builder.sub(stop, start)
+    full_stop = builder.add(start, builder.and_(count, I64(-lanes)))
+    with for_range(builder, start, full_stop, "v", step=lanes) as index:
+        _emit_elements(builder, kernel, views, bases, index, lanes, None)
+    remaining = builder.sub(stop, full_stop)
+    with builder.if_then(builder.icmp_signed(">", remaining, I64(0)), likely=False):
+        lane_ids = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
+        limit = _splat(builder, remaining, lanes)
+        mask = builder.icmp_signed("<", lane_ids, limit)
+        _emit_elements(builder, kernel, views, bases, full_stop, lanes, mask)
 
-    def element(view, base):
-        if kernel.ndim == 0:
-            return base
-        return view.pointer(base, builder.mul(index, view.strides[inner]))
+
+def _emit_elements(builder, kernel, views, bases, index, lanes, mask):
+    """Load ``lanes`` consecutive elements of every input at ``index`` (only the lanes set in
+    ``mask``, when given), run the body on vectors, store the outputs."""
+    n_inputs = len(kernel.in_types)
 
     def load(position, dtype):
-        return views[position].load(element(views[position], bases[position]))
+        view = views[position]
+        return view.load(view.pointer(bases[position], index), lanes, mask)
 
-    values = emit_body(builder, kernel.body, load, CPU)
+    values = emit_body(builder, kernel.body, load, CPU, lanes)
     for position, value in enumerate(values):
         view = views[n_inputs + position]
-        view.store(value, element(view, bases[n_inputs + position]))
+        view.store(value, view.pointer(bases[n_inputs + position], index), mask)
 
 
 CPU = CpuTarget()

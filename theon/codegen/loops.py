@@ -7,13 +7,15 @@ I64 = ir.IntType(64)
 
 
 @contextlib.contextmanager
-def for_range(builder, start, stop, name="i"):
-    """``for i in range(start, stop)``: yields ``i`` (an i64) positioned in the loop body.
+def for_range(builder, start, stop, name="i", step=1):
+    """``for i in range(start, stop, step)``: yields ``i`` (an i64) positioned in the loop
+    body.  With ``step`` > 1, ``stop - start`` must be a multiple of ``step``.
 
     Parameters
     ----------
     builder : llvmlite.ir.IRBuilder
     start, stop : llvmlite.ir.Value (i64)
+    step : int
     """
     entry = builder.block
     header = builder.append_basic_block(f"{name}.header")
@@ -26,7 +28,7 @@ def for_range(builder, start, stop, name="i"):
     builder.cbranch(builder.icmp_signed("<", index, stop), body, done)
     builder.position_at_end(body)
     yield index
-    following = builder.add(index, I64(1), name=f"{name}.next", flags=("nsw",))
+    following = builder.add(index, I64(step), name=f"{name}.next", flags=("nsw",))
     index.add_incoming(following, builder.block)
     builder.branch(header)
     builder.position_at_end(done)

@@ -38,6 +38,11 @@ class Target:
     ``cache_key``; they may override ``math`` and ``float_to_int``."""
 
     name = "abstract"
+    inline_math = True  # inline math functions at each use, or call one copy per module
+
+    def vector_lanes(self, kernel):
+        """Elements per vector in the kernel's inner loop (1: scalar code)."""
+        return 1
 
     def new_module(self, name):
         """An empty llvmlite module for this target."""
@@ -48,14 +53,14 @@ class Target:
     def math(self, builder, name, args):
         """Value of math function ``name`` (exp, log, ..., pow) on scalar float ``args``."""
         from .mathlib import call
-        return call(builder, name, args)
+        return call(builder, name, args, inline=self.inline_math)
 
     def float_to_int(self, builder, value, to, signed):
         """``value`` converted to integer type ``to``, saturating (nan gives 0): never
         LLVM's poison for out-of-range values."""
+        from .body import _type_suffix
         kind = "fptosi" if signed else "fptoui"
-        source = "f32" if isinstance(value.type, ir.FloatType) else "f64"
-        name = f"llvm.{kind}.sat.i{to.width}.{source}"
+        name = f"llvm.{kind}.sat.{_type_suffix(to)}.{_type_suffix(value.type)}"
         function = builder.module.globals.get(name)
         if function is None:
             function = ir.Function(builder.module, ir.FunctionType(to, [value.type]), name)

@@ -10,12 +10,10 @@ import time
 from dataclasses import dataclass, field
 
 from .. import ir
-from ..codegen import get_target
-from ..codegen.llvm import Stopwatch
 from ..config import config
 from ..passes import run_pipeline
 from ..runtime.executable import Executable
-from ..runtime.loader import load_schedule
+from ..stopwatch import Stopwatch
 from .variable import Variable, as_tensor_variable
 
 
@@ -192,6 +190,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     out_vars = [] if outputs is None else [outputs] if single else list(outputs)
     out_vars = [as_tensor_variable(o) for o in out_vars]
     graph, names = _build_graph(inputs, out_vars, on_unused_input)
+    from ..codegen import get_target  # llvmlite is imported on the first compile only
     target = get_target(target or config.target)
     watch = Stopwatch()
     watch.stages["build"] = time.perf_counter() - start
@@ -229,6 +228,7 @@ def _compile(graph, target, name, watch):
     for record in records:
         watch.stages[record.name] = record.seconds
         nodes[record.name] = (record.nodes_before, record.nodes_after)
+    from ..runtime.loader import load_schedule
     addresses, compiled = load_schedule(schedule, target, name or "function", watch)
     return _Compiled(schedule, addresses, schedule.graph), compiled, nodes
 

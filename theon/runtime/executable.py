@@ -88,10 +88,11 @@ class KernelCall:
             values[slot] = out
 
     def _run_on_copies(self, args, status):
-        """Run again on aligned copies of the inputs (the kernel refused a misaligned or
-        oddly strided array)."""
+        """Run again on aligned C-contiguous copies of the inputs (the kernel refused a
+        misaligned array, or one that is not contiguous along its last axis)."""
         n_inputs = len(self.inputs)
-        copies = [np.array(a, copy=True) for a in args[:n_inputs]] + args[n_inputs:]
+        copies = [np.array(a, copy=True, order="C") for a in args[:n_inputs]]
+        copies += args[n_inputs:]
         status = self.serial(*copies)
         if status:
             raise RuntimeError(f"{self.label}: kernel failed with status {status}")

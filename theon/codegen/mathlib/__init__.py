@@ -3,8 +3,11 @@
 libm calls block LLVM's loop vectoriser and do not exist on NVPTX, so every function here is
 built from arithmetic, `select`, bit manipulation and a few portable intrinsics (fma, fabs,
 copysign, floor, rint, sqrt, minnum, maxnum). Each (name, type) pair becomes one internal
-`alwaysinline` function per module, e.g. ``theon.exp.f32``; LLVM inlines it into the caller's
-loop and vectorises the result. Accuracy and algorithms are documented in docs/mathlib.md.
+function per module, e.g. ``theon.exp.f32`` or, for vector arguments, ``theon.exp.v16f32``.
+With ``inline=True`` (default) it is `alwaysinline`: LLVM inlines it into the caller's loop and
+vectorises the result. With ``inline=False`` it is `noinline`, so a big kernel calling it many
+times compiles one body instead of one per call site (the caller then passes vectors itself).
+Accuracy and algorithms are documented in docs/mathlib.md.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Callable, Sequence
 from llvmlite import ir
 
 from . import erf, explog, hyper, power, trig
-from ._emit import Emitter
+from ._emit import Emitter, scalar_of, type_tag
 
 # name -> (number of arguments, body emitter)
 _BODIES: dict[str, tuple[int, Callable]] = {}
@@ -23,15 +26,15 @@ for _mod in (explog, trig, hyper, erf, power):
 
 SUPPORTED = frozenset(_BODIES)
 
-_ATTRS = ("alwaysinline", "nounwind", "readnone")
+_ATTRS = ("nounwind", "readnone")
 
 
 def _float_type(args: Sequence[ir.Value], name: str) -> ir.Type:
-    """Return the common float type of `args`, or raise TypeError."""
+    """Return the common (scalar or vector) float type of `args`, or raise TypeError."""
     if not args:
         raise TypeError(f"mathlib.call({name!r}): no arguments given")
     fty = args[0].type
-    if not isinstance(fty, (ir.FloatType, ir.DoubleType)):
+    if not isinstance(scalar_of(fty), (ir.FloatType, ir.DoubleType)):
         raise TypeError(
             f"mathlib.call({name!r}): arguments must be float or double, got {fty}")
     for a in args[1:]:
@@ -41,26 +44,36 @@ def _float_type(args: Sequence[ir.Value], name: str) -> ir.Type:
     return fty
 
 
-def _get_function(module: ir.Module, name: str, fty: ir.Type) -> ir.Function:
-    """Return ``theon.<name>.<f32|f64>`` in `module`, emitting its body on first use."""
+def function_name(name: str, fty: ir.Type) -> str:
+    """Return the symbol of math function `name` for float type `fty`, e.g.
+    ``theon.exp.f32``, ``theon.sin.v8f64``."""
+    return f"theon.{name}.{type_tag(fty)}"
+
+
+def _get_function(module: ir.Module, name: str, fty: ir.Type, inline: bool) -> ir.Function:
+    """Return ``theon.<name>.<tag>`` in `module`, emitting its body on first use.
+
+    The first request decides the inline attribute; later ones get the existing function.
+    """
     nargs, body = _BODIES[name]
-    tag = "f64" if isinstance(fty, ir.DoubleType) else "f32"
-    fname = f"theon.{name}.{tag}"
+    fname = function_name(name, fty)
     existing = module.globals.get(fname)
     if existing is not None:
         return existing
     fn = ir.Function(module, ir.FunctionType(fty, [fty] * nargs), name=fname)
     fn.linkage = "internal"
+    fn.attributes.add("alwaysinline" if inline else "noinline")
     for attr in _ATTRS:
         fn.attributes.add(attr)
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
-    emitter = Emitter(builder, fty, call)
+    emitter = Emitter(builder, fty, call, inline=inline)
     builder.ret(body(emitter, *fn.args))
     return fn
 
 
-def call(builder: ir.IRBuilder, name: str, args: Sequence[ir.Value]) -> ir.Value:
-    """Emit a call to theon's implementation of math function `name` on scalar float args.
+def call(builder: ir.IRBuilder, name: str, args: Sequence[ir.Value],
+         inline: bool = True) -> ir.Value:
+    """Emit a call to theon's implementation of math function `name` on float args.
 
     Parameters
     ----------
@@ -69,8 +82,16 @@ def call(builder: ir.IRBuilder, name: str, args: Sequence[ir.Value]) -> ir.Value
     name : str
         One of `SUPPORTED` (numpy names: ``exp``, ``log1p``, ``arctan2``, ``pow`` ...).
     args : sequence of ir.Value
-        Scalar arguments, all ``float`` or all ``double``; two for ``arctan2`` (y, x) and
-        ``pow`` (x, y), one otherwise.
+        Arguments of one common type: ``float``, ``double``, ``<N x float>`` or
+        ``<N x double>`` (any N; vectors are computed lane by lane, bit-identical to the
+        scalar function); two for ``arctan2`` (y, x) and ``pow`` (x, y), one otherwise.
+    inline : bool, default True
+        True: the function is ``alwaysinline`` (LLVM pastes the body into every caller).
+        False: it is ``noinline`` and called, so its body is compiled once per module.
+        The attribute is fixed when the function is created: the first request for a
+        (name, type) in a module decides it, later requests reuse that function whatever
+        they pass. Functions built on others (tanh on expm1, ...) request those in their
+        own mode.
 
     Returns
     -------
@@ -82,11 +103,13 @@ def call(builder: ir.IRBuilder, name: str, args: Sequence[ir.Value]) -> ir.Value
     KeyError
         If `name` is not a supported function.
     TypeError
-        If the arguments are not all float or all double, or their number is wrong.
+        If the arguments are not all float or all double (or vectors of one of them, all of
+        the same type), or their number is wrong.
 
     Examples
     --------
     >>> y = call(builder, "exp", [x])          # doctest: +SKIP
+    >>> v = call(builder, "sin", [x8], inline=False)   # x8: <8 x double>; doctest: +SKIP
     """
     if name not in _BODIES:
         raise KeyError(
@@ -95,8 +118,8 @@ def call(builder: ir.IRBuilder, name: str, args: Sequence[ir.Value]) -> ir.Value
     nargs = _BODIES[name][0]
     if len(args) != nargs:
         raise TypeError(f"mathlib.call({name!r}): expected {nargs} argument(s), got {len(args)}")
-    fn = _get_function(builder.module, name, fty)
+    fn = _get_function(builder.module, name, fty, inline)
     return builder.call(fn, list(args))
 
 
-__all__ = ["SUPPORTED", "call"]
+__all__ = ["SUPPORTED", "call", "function_name"]

@@ -1,8 +1,15 @@
-"""Scalar float emitter shared by every mathlib function body.
+"""Float emitter shared by every mathlib function body.
 
 `Emitter` wraps an `ir.IRBuilder` and one float type so that function bodies read like the
 reference C code: python floats become constants of the right type, and every helper is
 branch-free (arithmetic, `select`, bit manipulation and a few portable intrinsics only).
+
+The float type is either a scalar (``float``/``double``) or a vector of them
+(``<N x float>``/``<N x double>``). Every helper is written once for both: integer
+reinterpretations, comparisons and conversions take the matching shape (``<N x i32>``,
+``<N x i1>``), constants are splatted and intrinsics get the vector suffix
+(``llvm.fma.v8f32``). Each lane of a vector body computes exactly what the scalar body
+computes for that lane, since it is the same sequence of IEEE operations.
 """
 
 from __future__ import annotations
@@ -13,37 +20,70 @@ from llvmlite import ir
 
 Operand = Union[ir.Value, float, int]
 
-# Per float type: (bits, mantissa bits, exponent bias, tag).
+# Per scalar float type: (bits, mantissa bits, exponent bias, tag).
 _LAYOUT = {
     "float": (32, 23, 127, "f32"),
     "double": (64, 52, 1023, "f64"),
 }
 
 
+def scalar_of(ty: ir.Type) -> ir.Type:
+    """Return the element type of a vector type, or `ty` itself."""
+    return ty.element if isinstance(ty, ir.VectorType) else ty
+
+
+def type_tag(ty: ir.Type) -> str:
+    """Return LLVM's overload suffix of a float type: ``f32``, ``f64``, ``v8f32``, ..."""
+    tag = _LAYOUT[str(scalar_of(ty))][3]
+    return f"v{ty.count}{tag}" if isinstance(ty, ir.VectorType) else tag
+
+
+def declare_float_intrinsic(module: ir.Module, name: str, ty: ir.Type,
+                            nargs: int) -> ir.Function:
+    """Get or declare ``llvm.<name>.<tag>`` : (ty,) * nargs -> ty.
+
+    (llvmlite's `Module.declare_intrinsic` has no suffix for vector types.)
+    """
+    fname = f"llvm.{name}.{type_tag(ty)}"
+    existing = module.globals.get(fname)
+    if existing is not None:
+        return existing
+    return ir.Function(module, ir.FunctionType(ty, [ty] * nargs), name=fname)
+
+
 class Emitter:
-    """Branch-free scalar helpers for one `IRBuilder` and one float type.
+    """Branch-free helpers for one `IRBuilder` and one (scalar or vector) float type.
 
     Parameters
     ----------
     builder : ir.IRBuilder
         Positioned inside the function body being emitted.
-    fty : ir.FloatType or ir.DoubleType
+    fty : ir.FloatType, ir.DoubleType or ir.VectorType of one of them
         The float type every operand has.
     caller : callable
-        ``caller(builder, name, args)``; used so that one mathlib function can call another
-        through the same get-or-create path as the rest of theon.
+        ``caller(builder, name, args, inline=...)``; used so that one mathlib function can
+        call another through the same get-or-create path as the rest of theon.
+    inline : bool
+        Passed on to `caller` for such internal calls (the mode of the function being built).
     """
 
-    def __init__(self, builder: ir.IRBuilder, fty: ir.Type, caller: Callable) -> None:
+    def __init__(self, builder: ir.IRBuilder, fty: ir.Type, caller: Callable,
+                 inline: bool = True) -> None:
         self.b = builder
         self.ty = fty
-        bits, mant, bias, tag = _LAYOUT[str(fty)]
-        self.ity = ir.IntType(bits)
+        self.lanes = fty.count if isinstance(fty, ir.VectorType) else None
+        bits, mant, bias, tag = _LAYOUT[str(scalar_of(fty))]
+        self.ity = self.like(ir.IntType(bits))
         self.mant = mant
         self.bias = bias
-        self.tag = tag
+        self.tag = tag  # scalar tag: selects the coefficient tables
         self.is64 = bits == 64
         self._caller = caller
+        self._inline = inline
+
+    def like(self, scalar: ir.Type) -> ir.Type:
+        """Return `scalar`, or a vector of it with as many lanes as the float type."""
+        return scalar if self.lanes is None else ir.VectorType(scalar, self.lanes)
 
     # -- constants and conversions -------------------------------------------------------------
 
@@ -54,18 +94,16 @@ class Emitter:
         return ir.Constant(self.ty, float(v))
 
     def ki(self, v: int) -> ir.Constant:
-        """Return an integer constant of the same width as the float type."""
+        """Return an integer constant of the same width (and lanes) as the float type."""
         return ir.Constant(self.ity, v)
 
     def call(self, name: str, *args: ir.Value) -> ir.Value:
-        """Call another mathlib function (emitted once per module, inlined later)."""
-        return self._caller(self.b, name, list(args))
+        """Call another mathlib function (emitted once per module, in this body's mode)."""
+        return self._caller(self.b, name, list(args), inline=self._inline)
 
     def intrinsic(self, name: str, *args: Operand) -> ir.Value:
         """Call the overloaded float intrinsic `llvm.<name>` on float operands."""
-        mod = self.b.module
-        fnty = ir.FunctionType(self.ty, [self.ty] * len(args))
-        fn = mod.declare_intrinsic("llvm." + name, [self.ty], fnty)
+        fn = declare_float_intrinsic(self.b.module, name, self.ty, len(args))
         return self.b.call(fn, [self.k(a) for a in args])
 
     # -- arithmetic ----------------------------------------------------------------------------
@@ -135,7 +173,8 @@ class Emitter:
         return self.sel(self.isnan(x), x, res)
 
     def signbit(self, x: ir.Value) -> ir.Value:
-        """Return an i1 that is true when the sign bit of `x` is set (also for -0.0, -nan)."""
+        """Return an i1 (per lane) that is true when the sign bit of `x` is set (also for
+        -0.0, -nan)."""
         return self.b.icmp_signed("<", self.bits(x), self.ki(0))
 
     # -- bit level -----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def _pow_f64(e: Emitter, x: ir.Value, y: ir.Value) -> ir.Value:
 def pow(e: Emitter, x: ir.Value, y: ir.Value) -> ir.Value:  # noqa: A001 - numpy's name
     if e.is64:
         return _pow_f64(e, x, y)
-    dty = ir.DoubleType()
+    dty = e.like(ir.DoubleType())
     res = e.call("pow", e.b.fpext(x, dty), e.b.fpext(y, dty))
     return e.b.fptrunc(res, e.ty)
 

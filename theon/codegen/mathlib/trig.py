@@ -56,7 +56,7 @@ def _cos_poly(e: Emitter, z: ir.Value) -> ir.Value:
 
 
 def _bit(e: Emitter, qi: ir.Value, mask: int) -> ir.Value:
-    """Return an i1 that is true when `qi & mask` is nonzero."""
+    """Return an i1 (per lane) that is true when `qi & mask` is nonzero."""
     return e.b.icmp_unsigned("!=", e.b.and_(qi, e.ki(mask)), e.ki(0))
 
 

@@ -60,6 +60,13 @@ def _like(value, element):
     return element
 
 
+def _width(value_type):
+    """Bits of an integer type's elements (vector or scalar)."""
+    if isinstance(value_type, ir.VectorType):
+        return value_type.element.width
+    return value_type.width
+
+
 def _type_suffix(value_type):
     """LLVM's overload suffix: f32, f64, i32, v8f32, ..."""
     if isinstance(value_type, ir.VectorType):
@@ -203,9 +210,9 @@ def _cast(builder, target, node, args):
         if source == dtypes.BOOL or not dtypes.is_signed(source):
             return builder.uitofp(x, to)
         return builder.sitofp(x, to)
-    if to.width == x.type.width:
+    if _width(to) == _width(x.type):
         return x
-    if to.width < x.type.width:
+    if _width(to) < _width(x.type):
         return builder.trunc(x, to)
     if source == dtypes.BOOL or not dtypes.is_signed(source):
         return builder.zext(x, to)
@@ -289,7 +296,7 @@ def _int_pow(builder, base, exponent, signed):
     square = base
     magnitude = builder.select(builder.icmp_signed("<", exponent, exponent.type(0)),
                                builder.neg(exponent), exponent) if signed else exponent
-    for bit in range(base.type.width):
+    for bit in range(_width(base.type)):
         is_set = builder.trunc(builder.lshr(magnitude, magnitude.type(bit)),
                                _like(magnitude, ir.IntType(1)))
         result = builder.select(is_set, builder.mul(result, square), result)

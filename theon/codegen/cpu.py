@@ -18,8 +18,8 @@ from llvmlite import ir
 
 from ..ir import dtypes, scalar
 from .body import emit_body
-from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
-                   vector_bytes)
+from .llvm import (CODEGEN_LEVEL, OPT_LEVEL, binding, host_description, host_machine,
+                   optimize, parse_and_verify, vector_bytes)
 from .loops import for_range
 from .target import CompiledModule, Target
 from .types import memory_type
@@ -54,7 +54,9 @@ class CpuTarget(Target):
         return host_description()[0]
 
     def cache_key(self):
-        return ("cpu",) + host_description()
+        """Everything besides a kernel's content that changes its machine code."""
+        from .. import __version__
+        return ("cpu", __version__, OPT_LEVEL, CODEGEN_LEVEL) + host_description()
 
     def define_kernel(self, module, step):
         """Emit ``step.symbol``: the loop nest over the kernel's domain around its body."""
@@ -187,8 +189,8 @@ class _ArrayView:
         builder = self.builder
         vector = ir.VectorType(self.element, lanes)
         if self.broadcast_inner:
-            value = _splat(builder, builder.load(self.data if self.ttype.ndim == 0 else pointer,
-                                                 typ=self.element, align=self.itemsize), lanes)
+            value = _splat(builder, builder.load(pointer, typ=self.element,
+                                                 align=self.itemsize), lanes)
         elif mask is None:
             value = builder.load(pointer, typ=vector, align=self.itemsize)
         else:
@@ -287,14 +289,18 @@ def _emit_elements(builder, kernel, views, bases, index, lanes, mask):
     ``mask``, when given), run the body on vectors, store the outputs."""
     n_inputs = len(kernel.in_types)
 
-    def load(position, dtype):
+    def element(position):
         view = views[position]
-        return view.load(view.pointer(bases[position], index), lanes, mask)
+        if view.broadcast_inner:
+            return bases[position]  # stride 0 along the inner axis
+        return view.pointer(bases[position], index)
+
+    def load(position, dtype):
+        return views[position].load(element(position), lanes, mask)
 
     values = emit_body(builder, kernel.body, load, CPU, lanes)
     for position, value in enumerate(values):
-        view = views[n_inputs + position]
-        view.store(value, view.pointer(bases[n_inputs + position], index), mask)
+        views[n_inputs + position].store(value, element(n_inputs + position), mask)
 
 
 CPU = CpuTarget()

@@ -88,6 +88,7 @@ class Function:
     def __init__(self, executable, single, report, graph, optimized, names, target, name):
         self._executable = executable
         self._call = executable.caller(single)
+        self._trusted_call = executable.caller(single, trusted=True)
         self._single = single
         self.report = report
         self.trust_input = False
@@ -100,8 +101,7 @@ class Function:
     def __call__(self, *args):
         """Run the function; a single output is returned bare, a list of outputs as a list."""
         if self.trust_input:
-            outputs = self._executable.trusted_call(*args)
-            return outputs[0] if self._single else outputs
+            return self._trusted_call(*args)
         return self._call(*args)
 
     @property
@@ -190,10 +190,11 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     out_vars = [] if outputs is None else [outputs] if single else list(outputs)
     out_vars = [as_tensor_variable(o) for o in out_vars]
     graph, names = _build_graph(inputs, out_vars, on_unused_input)
-    from ..codegen import get_target  # llvmlite is imported on the first compile only
-    target = get_target(target or config.target)
     watch = Stopwatch()
     watch.stages["build"] = time.perf_counter() - start
+    with watch("codegen"):
+        from ..codegen import get_target  # llvmlite is imported on the first compile only
+        target = get_target(target or config.target)
     key = ir.graph_digest(graph, extra=target.cache_key())
     with _graph_cache_lock:
         compiled = _graph_cache.get(key)
@@ -207,7 +208,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
             _graph_cache[key] = compiled
     executable = Executable(compiled.schedule, compiled.addresses, None,
                             [names.get(i, f"input {k}") for k, i in enumerate(graph.inputs)],
-                            allow_input_downcast, config.num_threads)
+                            allow_input_downcast)
     total = time.perf_counter() - start
     kernels = sum(isinstance(s, ir.KernelStep) for s in compiled.schedule.steps)
     report = CompileReport(dict(watch.stages), total, cache, kernels, kernels_compiled, nodes)

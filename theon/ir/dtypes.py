@@ -7,6 +7,8 @@ from numpy, both on purpose and both as in Theano:
 * Python scalars are *weak*: ``float32_var * 0.5`` stays float32 and ``int8_var + 3`` stays
   int8, so a constant never widens the graph it is mixed into.
 """
+import functools
+
 import numpy as np
 
 BOOL = "bool"
@@ -17,6 +19,7 @@ FLOATS = ("float32", "float64")
 ALL = (BOOL,) + INTS + FLOATS
 INTEGRAL = (BOOL,) + INTS  # dtypes with exact arithmetic
 NUMERIC = INTS + FLOATS
+_ALL_SET = frozenset(ALL)
 
 # Theano's short prefixes for the constructor families (fvector, imatrix, ...).
 PREFIXES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64",
@@ -32,6 +35,8 @@ def canonical(dtype):
         Anything ``numpy.dtype`` accepts, e.g. ``'float32'``, ``np.int64`` or ``'floatX'``
         (resolved by the caller beforehand).
     """
+    if dtype in _ALL_SET:
+        return dtype
     try:
         name = np.dtype(dtype).name
     except TypeError:
@@ -63,6 +68,11 @@ def is_signed(dtype):
 
 def upcast(*dtypes):
     """Numpy's result dtype for operands of ``dtypes``."""
+    return _upcast(dtypes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _upcast(dtypes):
     return np.result_type(*[np.dtype(d) for d in dtypes]).name
 
 

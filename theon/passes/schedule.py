@@ -9,7 +9,8 @@ def schedule(graph):
     earlier steps; buffers are numbered slots, inputs first."""
     slots = {leaf: index for index, leaf in enumerate(graph.inputs)}
     slot_types = [leaf.type for leaf in graph.inputs]
-    slot_names = [leaf.op.label or f"input {index}" for index, leaf in enumerate(graph.inputs)]
+    slot_names = [repr(leaf.op.label or f"input {index}")
+                  for index, leaf in enumerate(graph.inputs)]
     constants, steps = [], []
 
     def new_slot(node, name):

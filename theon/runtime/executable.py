@@ -9,6 +9,7 @@ import ctypes
 import numpy as np
 
 from ..ir import KernelStep, ShapeError
+from ..config import config
 from . import threads
 from .arguments import convert_argument
 
@@ -68,18 +69,20 @@ class KernelCall:
         a, b = self.inputs[first], self.inputs[other]
         shape_a, shape_b = values[a].shape, values[b].shape
         return ShapeError(
-            f"{self.label}: {self.names[b]!r} has shape {shape_b}; expected length "
-            f"{shape_a[first_axis]} at axis {other_axis} to match {self.names[a]!r} "
+            f"{self.label}: {self.names[b]} has shape {shape_b}; expected length "
+            f"{shape_a[first_axis]} at axis {other_axis} to match {self.names[a]} "
             f"(shape {shape_a}); only dimensions declared broadcastable may differ")
 
-    def run(self, values, num_threads):
-        """Allocate this step's outputs into ``values`` and run the kernel."""
+    def run(self, values):
+        """Allocate this step's outputs into ``values`` and run the kernel (split across
+        ``config.num_threads`` threads when it is large)."""
         shape = self.output_shape(values)
         outs = [np.empty(shape, dtype) for dtype in self.out_dtypes]
         args = [values[slot] for slot in self.inputs]
         args += outs
-        if outs[0].size >= threads.PARALLEL_MIN_ELEMENTS and num_threads > 1 and shape[0] > 1:
-            status = threads.parallel_for(self.parallel, args, shape[0], num_threads)
+        if outs[0].size >= threads.PARALLEL_MIN_ELEMENTS and shape[0] > 1 and \
+                config.num_threads > 1:
+            status = threads.parallel_for(self.parallel, args, shape[0], config.num_threads)
         else:
             status = self.serial(*args)
         if status:
@@ -98,7 +101,7 @@ class KernelCall:
             raise RuntimeError(f"{self.label}: kernel failed with status {status}")
 
 
-def _direct_caller(executable, kernel, single):
+def _direct_caller(executable, kernel, single, trusted):
     """A closure running ``kernel`` on the arguments themselves: no slot list, no loops over
     steps.  Falls back to the general path for any argument needing conversion."""
     n_inputs = executable.n_inputs
@@ -108,7 +111,6 @@ def _direct_caller(executable, kernel, single):
     serial, parallel = kernel.serial, kernel.parallel
     (dtype,) = kernel.out_dtypes
     minimum = threads.PARALLEL_MIN_ELEMENTS
-    num_threads = executable.num_threads
     empty = np.empty
 
     def call(*args):
@@ -118,17 +120,20 @@ def _direct_caller(executable, kernel, single):
             value = args[position]
             if type(value) is not _ARRAY or value.dtype is not expected or value.ndim != ndim:
                 return general(*args)[0] if single else general(*args)
+        return run(*args)
+
+    def run(*args):
         shape = output_shape(args)
         out = empty(shape, dtype)
-        if out.size >= minimum and num_threads > 1 and shape[0] > 1:
-            status = threads.parallel_for(parallel, [*args, out], shape[0], num_threads)
+        if out.size >= minimum and shape[0] > 1 and config.num_threads > 1:
+            status = threads.parallel_for(parallel, [*args, out], shape[0], config.num_threads)
         else:
             status = serial(*args, out)
         if status:
             kernel._run_on_copies([*args, out], status)
         return out if single else [out]
 
-    return call
+    return run if trusted else call
 
 
 def _shape_plan(kernel, slots):
@@ -163,7 +168,7 @@ class HostCall:
         self.output = step.output
         self.dtype = np.dtype(slot_types[step.output].dtype)
 
-    def run(self, values, num_threads):
+    def run(self, values):
         result = self.op.impl(*[values[slot] for slot in self.inputs])
         values[self.output] = np.asarray(result, dtype=self.dtype)
 
@@ -200,11 +205,9 @@ class Executable:
         only conversions that lose nothing.
     """
 
-    def __init__(self, schedule, addresses, keep_alive, input_names, allow_input_downcast,
-                 num_threads):
+    def __init__(self, schedule, addresses, keep_alive, input_names, allow_input_downcast):
         self.schedule = schedule
         self.keep_alive = keep_alive
-        self.num_threads = num_threads
         self.allow_input_downcast = allow_input_downcast
         self.input_names = tuple(input_names)
         self.n_inputs = schedule.n_inputs
@@ -219,8 +222,12 @@ class Executable:
         self.tail = [None] * (self.n_slots - self.n_inputs)
         for slot, value in schedule.constants:
             self.tail[slot - self.n_inputs] = value
+        # the schedule may come from the cache, compiled for another function's variables:
+        # messages name this function's inputs
+        slot_names = list(schedule.slot_names)
+        slot_names[:self.n_inputs] = [repr(name) for name in self.input_names]
         self.calls = tuple(
-            KernelCall(step, addresses, schedule.slot_names)
+            KernelCall(step, addresses, slot_names)
             if isinstance(step, KernelStep) else HostCall(step, schedule.slot_types)
             for step in schedule.steps)
         # outputs that are inputs or constants are copied: callers may modify results
@@ -244,9 +251,8 @@ class Executable:
                 values[position] = self._convert(position, value)
         if self.static_checks:
             self._check_static(values)
-        num_threads = self.num_threads
         for call in self.calls:
-            call.run(values, num_threads)
+            call.run(values)
         if self.any_copy:
             return self._copied_outputs(values)
         return [values[slot] for slot in self.outputs]
@@ -256,21 +262,22 @@ class Executable:
         ``trust_input``): the caller guarantees ndarrays of the right dtype and rank."""
         values = [*args, *self.tail]
         for call in self.calls:
-            call.run(values, self.num_threads)
+            call.run(values)
         if self.any_copy:
             return self._copied_outputs(values)
         return [values[slot] for slot in self.outputs]
 
-    def caller(self, single):
-        """The function users call: returns the first output bare when ``single``.
+    def caller(self, single, trusted=False):
+        """The function users call: returns the first output bare when ``single``; with
+        ``trusted``, skips argument checks (see ``trusted_call``).
 
         A function that is one kernel reading its inputs in order gets a dedicated path
         (the most common case, and the one whose overhead matters: small arrays).
         """
         direct = self._direct_kernel()
         if direct is not None:
-            return _direct_caller(self, direct, single)
-        call = self.__call__
+            return _direct_caller(self, direct, single, trusted)
+        call = self.trusted_call if trusted else self.__call__
         if single:
             return lambda *args: call(*args)[0]
         return call

@@ -93,7 +93,12 @@ class ElementwiseOp(Op):
 
 def broadcast_shapes(name, shapes):
     """Theano's broadcast of static shapes; ShapeError naming ``name`` when they clash."""
-    ndim = max((len(shape) for shape in shapes), default=0)
+    shaped = [tuple(shape) for shape in shapes if len(shape)]
+    if not shaped:
+        return ()
+    if all(shape == shaped[0] for shape in shaped):
+        return shaped[0]  # the common case: operands of one shape, and 0-d constants
+    ndim = max(len(shape) for shape in shaped)
     padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
     out = []
     for axis in range(ndim):

@@ -46,7 +46,8 @@ class Constant(Op):
     __slots__ = ("value", "digest", "_hash")
 
     def __init__(self, value):
-        value = np.ascontiguousarray(value)
+        # a private, read-only, C-ordered copy (np.ascontiguousarray would make 0-d arrays 1-d)
+        value = np.array(value, order="C")
         value.setflags(write=False)
         self.value = value
         hasher = hashlib.blake2b(digest_size=16)

@@ -76,7 +76,7 @@ def test_float_x_decides_the_default_dtype():
 def test_compile_log_prints_one_line_per_compile():
     result = _run("import theon, theon.tensor as T; x = T.dvector('x'); "
                   "theon.function([x], x * 2, name='double')",
-                  THEON_FLAGS="compile_log=1")
+                  THEON_FLAGS="compile_log=1", THEON_CACHE="0")
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("theon:")]
     assert len(lines) == 1 and "compiled double" in lines[0] and "cache miss" in lines[0]

@@ -1,5 +1,8 @@
-"""Kernel -> native code with llvmlite: one body emitter, one Target per backend."""
-from .target import CompiledModule, Target
+"""Kernel -> native code with llvmlite: one body emitter, one Target per backend.
+
+Importing this package imports nothing from llvmlite: ``host`` (cache keys) is usable by a
+process that only loads cached code.
+"""
 
 
 def compile_steps(steps, target, name, watch):
@@ -7,8 +10,8 @@ def compile_steps(steps, target, name, watch):
 
     One module per compiled function: LLVM's fixed cost per module dominates small kernels.
     """
-    module = target.new_module(name)
     with watch("codegen"):
+        module = target.new_module(name)  # the first one initialises LLVM
         for step in steps:
             target.define_kernel(module, step)
     return target.compile(module, name, watch)

@@ -18,8 +18,9 @@ from llvmlite import ir
 
 from ..ir import dtypes, scalar
 from .body import emit_body
-from .llvm import (CODEGEN_LEVEL, OPT_LEVEL, binding, host_description, host_machine,
-                   optimize, parse_and_verify, vector_bytes)
+from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES, cache_key
+from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
+                   vector_bytes)
 from .loops import for_range
 from .target import CompiledModule, Target
 from .types import memory_type
@@ -29,11 +30,6 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 PTR = ir.PointerType()
 
-# Offsets of fields of numpy's PyArrayObject on 64-bit CPython (checked by the runtime
-# against numpy itself before the first call).
-ARRAY_DATA = 16
-ARRAY_DIMS = 32
-ARRAY_STRIDES = 40
 
 
 class CpuTarget(Target):
@@ -55,8 +51,7 @@ class CpuTarget(Target):
 
     def cache_key(self):
         """Everything besides a kernel's content that changes its machine code."""
-        from .. import __version__
-        return ("cpu", __version__, OPT_LEVEL, CODEGEN_LEVEL) + host_description()
+        return cache_key(self.name)
 
     def define_kernel(self, module, step):
         """Emit ``step.symbol``: the loop nest over the kernel's domain around its body."""

@@ -5,15 +5,15 @@ compiled in this process, and binds the result to a small runtime object.  Compi
 depends only on dtypes, ranks and broadcast patterns: new input sizes never recompile.
 """
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
 from .. import ir
 from ..config import config
-from ..passes import run_pipeline
+from ..ir.printing import format_schedule
 from ..runtime.executable import Executable
 from ..stopwatch import Stopwatch
+from .compiler import compile_graph
 from .variable import Variable, as_tensor_variable
 
 
@@ -32,16 +32,21 @@ class CompileReport:
     Attributes
     ----------
     stages : dict
-        Stage name -> seconds: ``build``, each pass by name, ``codegen``, ``llvm``, ``load``.
+        Stage name -> seconds: ``build`` (the graph and its hash), each pass by name (on a
+        miss), ``codegen`` (emitting LLVM IR), ``llvm`` (optimising, machine code),
+        ``load`` (reading the disk cache, mapping code), ``store`` (writing the disk cache).
     total_s : float
     cache : str
-        'miss' (compiled now) or 'memory' (this process had compiled the same graph).
+        'miss' (the passes ran), 'memory' (this process had compiled the same graph) or
+        'disk' (the disk cache had it).
     kernels : int
         Kernels the function runs.
     kernels_compiled : int
-        Kernels that went through LLVM for this compile (the others were reused).
+        Kernels that went through LLVM for this compile.
+    kernels_cached : int
+        Kernels whose code was reused from this process or the disk cache.
     nodes : dict
-        Pass name -> (nodes before, nodes after).
+        Pass name -> (nodes before, nodes after), for the passes that ran.
     """
 
     stages: dict
@@ -49,29 +54,18 @@ class CompileReport:
     cache: str
     kernels: int
     kernels_compiled: int
+    kernels_cached: int = 0
     nodes: dict = field(default_factory=dict)
 
     def __str__(self):
         lines = [f"compile: {self.total_s * 1e3:.2f} ms total, cache {self.cache}, "
-                 f"{self.kernels} kernel(s), {self.kernels_compiled} compiled now"]
+                 f"{self.kernels} kernel(s): {self.kernels_compiled} compiled, "
+                 f"{self.kernels_cached} from cache"]
         for stage, seconds in self.stages.items():
             counts = self.nodes.get(stage)
             extra = f"  nodes {counts[0]} -> {counts[1]}" if counts else ""
             lines.append(f"  {stage:<16}{seconds * 1e3:9.3f} ms{extra}")
         return "\n".join(lines)
-
-
-@dataclass
-class _Compiled:
-    """What the in-process graph cache keeps for one graph."""
-
-    schedule: object
-    addresses: dict
-    optimized: ir.Graph
-
-
-_graph_cache = {}
-_graph_cache_lock = threading.Lock()
 
 
 class Function:
@@ -85,18 +79,15 @@ class Function:
         and rank), as PyTensor's flag of that name.
     """
 
-    def __init__(self, executable, single, report, graph, optimized, names, target, name):
+    def __init__(self, executable, single, report, target_name, name):
         self._executable = executable
         self._call = executable.caller(single)
         self._trusted_call = executable.caller(single, trusted=True)
         self._single = single
+        self._target_name = target_name
         self.report = report
         self.trust_input = False
         self.name = name
-        self._graph = graph
-        self._optimized = optimized
-        self._names = names
-        self._target = target
 
     def __call__(self, *args):
         """Run the function; a single output is returned bare, a list of outputs as a list."""
@@ -110,39 +101,30 @@ class Function:
         return self._executable.schedule
 
     def source(self, kind="llvm"):
-        """The code behind this function.
+        """The code behind this function (also after a cache hit).
 
         Parameters
         ----------
         kind : {'ir', 'llvm', 'opt', 'asm'}
-            'ir': theon's optimised graph with each kernel's scalar body; 'llvm': the LLVM IR
+            'ir': theon's schedule with each kernel's scalar body; 'llvm': the LLVM IR
             theon emits; 'opt': the same after LLVM's optimiser; 'asm': machine code.
         """
         if kind == "ir":
-            return _kernel_listing(self._optimized, self.schedule, self._names)
+            return format_schedule(self.schedule)
         if kind not in ("llvm", "opt", "asm"):
             raise ValueError(f"source: kind {kind!r}; expected 'ir', 'llvm', 'opt' or 'asm'")
-        from ..codegen import compile_steps
+        from ..codegen import compile_steps, get_target
+        target = get_target(self._target_name)
         steps = [s for s in self.schedule.steps if isinstance(s, ir.KernelStep)]
-        compiled = compile_steps(steps, self._target, self.name or "function", Stopwatch())
+        compiled = compile_steps(steps, target, self.name or "function", Stopwatch())
         if kind == "llvm":
             return compiled.llvm_ir
         if kind == "opt":
             return compiled.optimized_ir
-        return self._target.assembly(compiled)
+        return target.assembly(compiled)
 
     def __repr__(self):
         return f"<theon.Function {self.name or ''} {self.report.kernels} kernel(s)>"
-
-
-def _kernel_listing(optimized, schedule, names):
-    from ..ir.printing import debugprint_nodes
-    lines = [debugprint_nodes(optimized.outputs, names)]
-    for index, step in enumerate(schedule.steps):
-        if isinstance(step, ir.KernelStep):
-            body = "; ".join(repr(b) for b in step.kernel.body)
-            lines.append(f"kernel {index} {step.symbol} {step.kernel.describe()}: {body}")
-    return "\n".join(lines)
 
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=None,
@@ -192,46 +174,24 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     graph, names = _build_graph(inputs, out_vars, on_unused_input)
     watch = Stopwatch()
     watch.stages["build"] = time.perf_counter() - start
-    with watch("codegen"):
-        from ..codegen import get_target  # llvmlite is imported on the first compile only
-        target = get_target(target or config.target)
-    key = ir.graph_digest(graph, extra=target.cache_key())
-    with _graph_cache_lock:
-        compiled = _graph_cache.get(key)
-    cache = "memory"
-    kernels_compiled = 0
-    nodes = {}
-    if compiled is None:
-        cache = "miss"
-        compiled, kernels_compiled, nodes = _compile(graph, target, name, watch)
-        with _graph_cache_lock:
-            _graph_cache[key] = compiled
+    target_name = target or config.target
+    if target_name != "cpu":
+        raise ValueError(f"function: target {target_name!r} is not available; expected 'cpu'")
+    compiled = compile_graph(graph, target_name, name, watch)
     executable = Executable(compiled.schedule, compiled.addresses, None,
                             [names.get(i, f"input {k}") for k, i in enumerate(graph.inputs)],
                             allow_input_downcast)
     total = time.perf_counter() - start
-    kernels = sum(isinstance(s, ir.KernelStep) for s in compiled.schedule.steps)
-    report = CompileReport(dict(watch.stages), total, cache, kernels, kernels_compiled, nodes)
+    report = CompileReport(dict(watch.stages), total, compiled.cache,
+                           compiled.kernels_compiled + compiled.kernels_cached,
+                           compiled.kernels_compiled, compiled.kernels_cached, compiled.nodes)
     if config.compile_log:
         print(f"theon: compiled {name or 'function'} in {total * 1e3:.2f} ms "
-              f"(cache {cache}, {kernels} kernel(s), {kernels_compiled} compiled)",
-              file=sys.stderr)
-    result = Function(executable, single, report, graph, compiled.optimized, names, target,
-                      name)
+              f"(cache {compiled.cache}, {report.kernels} kernel(s), "
+              f"{compiled.kernels_compiled} compiled)", file=sys.stderr)
+    result = Function(executable, single, report, target_name, name)
     result.trust_input = trust_input
     return result
-
-
-def _compile(graph, target, name, watch):
-    """Run the pipeline and codegen for ``graph``: (_Compiled, kernels compiled, nodes)."""
-    schedule, records = run_pipeline(graph)
-    nodes = {}
-    for record in records:
-        watch.stages[record.name] = record.seconds
-        nodes[record.name] = (record.nodes_before, record.nodes_after)
-    from ..runtime.loader import load_schedule
-    addresses, compiled = load_schedule(schedule, target, name or "function", watch)
-    return _Compiled(schedule, addresses, schedule.graph), compiled, nodes
 
 
 def _build_graph(inputs, outputs, on_unused_input):

@@ -9,7 +9,7 @@ from .variable import Variable
 def debugprint(obj, file=None, print_type=True):
     """Print the graph of a variable, a list of variables or a compiled function.
 
-    For a compiled Function the optimised graph is shown, with its fused kernels.  Each node
+    For a compiled Function its schedule is shown: each fused kernel with its scalar body.  Each node
     is printed with its type and an id (``[id A]``); a node used twice is expanded once.
 
     Parameters

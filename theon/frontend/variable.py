@@ -5,6 +5,7 @@ expression twice gives variables over one node; the variable adds what belongs t
 user: a name.  Equality and hashing stay by identity, as in Theano (use ``T.eq`` for the
 elementwise comparison), so variables can be dictionary keys.
 """
+import functools
 import sys
 
 import numpy as np
@@ -191,13 +192,26 @@ def constant(value, name=None, ndim=None, dtype=None):
         raise TypeError(f"constant: {value!r} is already a symbolic variable")
     if dtype is None:
         dtype = _natural_dtype(value)
-    array = np.asarray(value, dtype=config.floatX if dtype == "floatX" else dtype)
+    if dtype == "floatX":
+        dtype = config.floatX
+    if ndim is None and type(value) in (int, float, bool):
+        return Variable(_scalar_constant(type(value), value, dtype), name)
+    array = np.asarray(value, dtype=dtype)
     if ndim is not None:
         if array.ndim > ndim:
             raise ValueError(f"constant: value of rank {array.ndim} does not fit ndim={ndim}")
         array = array.reshape((1,) * (ndim - array.ndim) + array.shape)
     dtypes.canonical(array.dtype)
     return Variable(ir.Node.make(ir.Constant(array), trace=user_trace()), name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _scalar_constant(kind, value, dtype):
+    """The node of a Python scalar constant: graphs repeat the same few scalars (0.5, 1, 2)
+    thousands of times, and building a Constant hashes its bytes.  ``kind`` keeps 1, 1.0
+    and True apart (they are equal as dictionary keys)."""
+    array = np.asarray(value, dtype=dtype)
+    return ir.Node.make(ir.Constant(array), trace=user_trace())
 
 
 def _natural_dtype(value):

@@ -112,4 +112,3 @@ class Schedule:
     outputs: tuple        # slots
     slot_types: tuple     # TensorType per slot
     slot_names: tuple     # user-facing name per slot, for messages
-    graph: object = None  # the fused Graph this schedule runs (for printing)

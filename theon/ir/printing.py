@@ -55,3 +55,31 @@ def _label(node, names):
         return node.op.label or name or "<input>"
     text = node.op.describe()
     return f"{text} '{name}'" if name else text
+
+
+def format_schedule(schedule):
+    """Text of a compiled function's schedule: its slots, each step (kernels with their
+    scalar bodies), and the slots it returns."""
+    from .kernel import KernelStep
+    names, types = schedule.slot_names, schedule.slot_types
+
+    def slot(index):
+        return f"%{index}"
+
+    lines = ["inputs: " + ", ".join(f"{slot(i)} {names[i]} {types[i]}"
+                                    for i in range(schedule.n_inputs))]
+    for index, value in schedule.constants:
+        lines.append(f"{slot(index)} = {names[index]} {types[index]}")
+    for number, step in enumerate(schedule.steps):
+        reads = ", ".join(slot(i) for i in step.inputs)
+        if isinstance(step, KernelStep):
+            writes = ", ".join(f"{slot(o)} {types[o]}" for o in step.outputs)
+            lines.append(f"step {number}: {writes} = {step.kernel.describe()}({reads})  "
+                         f"[{step.symbol}]")
+            for position, body in enumerate(step.kernel.body):
+                lines.append(f"    out{position} = {body!r}")
+        else:
+            lines.append(f"step {number}: {slot(step.output)} {types[step.output]} = "
+                         f"{step.op.describe()}({reads})  [host]")
+    lines.append("outputs: " + ", ".join(slot(o) for o in schedule.outputs))
+    return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Invariant established: every elementwise node of the input graph is computed inside
 exactly one Kernel, every Kernel's inputs are computed outside it (no cycles), and all
-nodes of one kernel share the shape of its domain.  A value whose shape differs from its
+nodes of one kernel share the broadcast pattern of its domain (so, once the runtime has
+checked the inputs' shapes, the same shape).  A value whose shape differs from its
 consumer's (a computed vector broadcast over a matrix) ends a region, so no element is
 computed more than once; inputs and constants broadcast freely into kernels.
 """
@@ -80,9 +81,9 @@ def _assign_groups(order, users):
     for node in reversed(order):
         if not _fusible(node):
             continue
-        shape = node.type.shape
+        pattern = node.type.broadcastable  # equal patterns: equal shapes at run time
         roots = {groups.find(u) for u in users[node]
-                 if u in groups.parent and u.type.shape == shape}
+                 if u in groups.parent and u.type.broadcastable == pattern}
         roots = sorted((r for r in roots if len(groups.members[r]) < MAX_KERNEL_NODES),
                        key=lambda r: r.serial)
         if roots and not _creates_cycle(node, roots, groups, users):

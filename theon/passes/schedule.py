@@ -48,5 +48,4 @@ def schedule(graph):
     return Schedule(n_inputs=len(graph.inputs), input_types=tuple(slot_types[:len(graph.inputs)]),
                     constants=tuple(constants), steps=tuple(steps),
                     outputs=tuple(slots[o] for o in graph.outputs),
-                    slot_types=tuple(slot_types), slot_names=tuple(slot_names),
-                    graph=graph)
+                    slot_types=tuple(slot_types), slot_names=tuple(slot_names))

@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from ..codegen.cpu import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
+from ..codegen.host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
 from ..ir import CompileError
 
 

@@ -1,0 +1,153 @@
+"""(De)serialisation of schedules: JSON for structure, raw bytes for constant arrays.
+
+Nothing here pickles or evaluates: decoding reads a JSON document and numpy buffers, and
+rebuilds ops only through the table ``_OP_DECODERS``.  Any malformed input raises
+``SerializationError``.
+"""
+import json
+import struct
+
+import numpy as np
+
+from . import scalar as s
+from .kernel import HostStep, Kernel, KernelStep, Schedule
+from .ops.elementwise import ELEMENTWISE, cast_op
+from .ops.shape import Shape
+from .types import TensorType
+
+FORMAT = 1
+_MAGIC = b"THEONSCH"
+
+
+class SerializationError(ValueError):
+    """Bytes that are not a schedule this version of theon wrote."""
+
+
+def dumps_schedule(schedule):
+    """``schedule`` as bytes (magic, format, JSON length, JSON, constant buffers)."""
+    buffers = []
+
+    def array(value):
+        value = np.ascontiguousarray(value)
+        buffers.append(value.tobytes())
+        return {"dtype": value.dtype.name, "shape": list(value.shape),
+                "buffer": len(buffers) - 1}
+
+    document = {
+        "format": FORMAT,
+        "n_inputs": schedule.n_inputs,
+        "input_types": [_type(t) for t in schedule.input_types],
+        "constants": [[slot, array(value)] for slot, value in schedule.constants],
+        "steps": [_step(step) for step in schedule.steps],
+        "outputs": list(schedule.outputs),
+        "slot_types": [_type(t) for t in schedule.slot_types],
+        "slot_names": list(schedule.slot_names),
+        "buffer_sizes": [len(b) for b in buffers],
+    }
+    text = json.dumps(document, separators=(",", ":")).encode()
+    return _MAGIC + struct.pack("<II", FORMAT, len(text)) + text + b"".join(buffers)
+
+
+def loads_schedule(data):
+    """The Schedule ``dumps_schedule`` wrote into ``data``; SerializationError otherwise."""
+    try:
+        return _loads(bytes(data))
+    except SerializationError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, struct.error) as error:
+        raise SerializationError(f"malformed schedule: {error!r}") from None
+
+
+def _loads(data):
+    if data[:8] != _MAGIC:
+        raise SerializationError("not a theon schedule (bad magic)")
+    version, length = struct.unpack_from("<II", data, 8)
+    if version != FORMAT:
+        raise SerializationError(f"schedule format {version}; this theon reads {FORMAT}")
+    document = json.loads(data[16:16 + length])
+    offset = 16 + length
+    buffers = []
+    for size in document["buffer_sizes"]:
+        if offset + size > len(data):
+            raise SerializationError("truncated schedule")
+        buffers.append(data[offset:offset + size])
+        offset += size
+
+    def array(spec):
+        value = np.frombuffer(buffers[spec["buffer"]], dtype=np.dtype(spec["dtype"]))
+        return value.reshape(spec["shape"]).copy()
+
+    return Schedule(
+        n_inputs=document["n_inputs"],
+        input_types=tuple(_load_type(t) for t in document["input_types"]),
+        constants=tuple((slot, array(spec)) for slot, spec in document["constants"]),
+        steps=tuple(_load_step(step) for step in document["steps"]),
+        outputs=tuple(document["outputs"]),
+        slot_types=tuple(_load_type(t) for t in document["slot_types"]),
+        slot_names=tuple(document["slot_names"]))
+
+
+def _type(ttype):
+    return [ttype.dtype, list(ttype.shape)]
+
+
+def _load_type(spec):
+    dtype, shape = spec
+    return TensorType(dtype, tuple(shape))
+
+
+def _step(step):
+    if isinstance(step, KernelStep):
+        return {"kernel": _kernel(step.kernel), "inputs": list(step.inputs),
+                "outputs": list(step.outputs), "symbol": step.symbol}
+    return {"host": list(step.op.key()), "inputs": list(step.inputs), "output": step.output}
+
+
+def _load_step(spec):
+    if "kernel" in spec:
+        return KernelStep(_load_kernel(spec["kernel"]), tuple(spec["inputs"]),
+                          tuple(spec["outputs"]), spec["symbol"])
+    key = spec["host"]
+    decoder = _OP_DECODERS.get(key[0])
+    if decoder is None:
+        raise SerializationError(f"unknown host op {key[0]!r}")
+    return HostStep(decoder(key), tuple(spec["inputs"]), spec["output"])
+
+
+def _kernel(kernel):
+    numbering, nodes = {}, []
+    for node in s.topological(kernel.body):
+        numbering[node] = len(nodes)
+        attr = node.attr.hex() if isinstance(node.attr, bytes) else node.attr
+        nodes.append([node.prim, node.dtype, attr, [numbering[a] for a in node.args]])
+    return {"in_types": [_type(t) for t in kernel.in_types],
+            "out_types": [_type(t) for t in kernel.out_types],
+            "nodes": nodes, "body": [numbering[o] for o in kernel.body],
+            "members": list(kernel.members)}
+
+
+def _load_kernel(spec):
+    nodes = []
+    for prim, dtype, attr, args in spec["nodes"]:
+        if prim not in s.ARITY:
+            raise SerializationError(f"unknown scalar primitive {prim!r}")
+        if prim == "const":
+            attr = bytes.fromhex(attr)
+        nodes.append(s.make(prim, [nodes[i] for i in args], dtype, attr))
+    return Kernel(in_types=tuple(_load_type(t) for t in spec["in_types"]),
+                  out_types=tuple(_load_type(t) for t in spec["out_types"]),
+                  body=tuple(nodes[i] for i in spec["body"]),
+                  members=tuple(spec["members"]))
+
+
+def _elementwise(key):
+    _, name, attrs = key
+    if name == "cast":
+        return cast_op(dict(attrs)["dtype"])
+    return ELEMENTWISE[name]
+
+
+_OP_DECODERS = {
+    "Shape": lambda key: Shape(key[1]),
+    "Elementwise": _elementwise,
+}

@@ -285,3 +285,17 @@ def test_constructors():
     assert c.dtype == "int8" and c.ndim == 1
     assert T.as_tensor_variable(x) is x
     assert T.constant(np.float32(1)).dtype == "float32"
+
+
+def test_inputs_strided_along_the_inner_axis_switch_to_the_gathering_variant():
+    x, y = T.fmatrix("x"), T.fmatrix("y")
+    f = theon.function([x, y], T.exp(x) + y * 2)
+    call = f._executable.calls[0]
+    a = np.random.default_rng(3).random((65, 33)).astype(np.float32)
+    np.testing.assert_allclose(f(a, a), np.exp(a) + a * 2, rtol=1e-6)
+    assert not call.step.kernel.strided          # contiguous inputs: the plain kernel
+    np.testing.assert_allclose(f(np.asfortranarray(a), a), np.exp(a) + a * 2, rtol=1e-6)
+    assert call.step.kernel.strided              # compiled once, used from then on
+    np.testing.assert_allclose(f(a[:, :32:2], a[:, 1::2]), np.exp(a[:, :32:2]) + a[:, 1::2] * 2,
+                               rtol=1e-6)
+    np.testing.assert_allclose(f(a, a), np.exp(a) + a * 2, rtol=1e-6)

@@ -9,10 +9,12 @@ Each array is passed as the Python object itself (ctypes ``py_object``), so a ca
 argument marshalling: the kernel reads data pointer, shape and strides from numpy's array
 struct.  The domain is the first output's shape; ``[begin, end)`` is the range of axis 0
 this call computes, so the runtime splits large kernels across threads.  The kernel returns
-1 without touching memory when an array is misaligned or not contiguous along the
-innermost axis (the runtime then passes contiguous copies): so the inner loop is always
-whole vectors plus one masked vector, and the body and the math functions exist only in
-vector form.
+1 without touching memory when an array is misaligned, or strided along the innermost
+axis in a kernel compiled without ``Kernel.strided``; the runtime then compiles the strided
+variant (gathers: a transpose or ``a[:, ::2]`` is read in place) or passes aligned copies.
+Gathers cost compile time, so only kernels that meet strided inputs get them.  The inner
+loop is whole vectors plus one masked vector, so the body and the math functions exist only
+in vector form.
 """
 from llvmlite import ir
 
@@ -21,7 +23,7 @@ from .body import emit_body
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES, cache_key
 from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
                    vector_bytes)
-from .loops import for_range
+from .loops import branch_value, for_range
 from .target import CompiledModule, Target
 from .types import memory_type
 
@@ -61,7 +63,7 @@ class CpuTarget(Target):
         function = ir.Function(module, signature, name=step.symbol)
         builder = ir.IRBuilder(function.append_basic_block("entry"))
         *arrays, begin, end = function.args
-        views = [_ArrayView(builder, array, ttype, kernel.ndim)
+        views = [_ArrayView(builder, array, ttype, kernel.ndim, kernel.strided)
                  for array, ttype in zip(arrays, types)]
         shape = views[len(kernel.in_types)].shape()
         empty = ir.IntType(1)(0)
@@ -73,6 +75,8 @@ class CpuTarget(Target):
         strided = ir.IntType(1)(0)
         for view in views:
             misaligned = builder.or_(misaligned, view.misaligned())
+        refused = views if not kernel.strided else views[len(kernel.in_types):]
+        for view in refused:
             strided = builder.or_(strided, view.strided_inner())
         with builder.if_then(builder.or_(misaligned, strided), likely=False):
             builder.ret(I32(1))
@@ -125,8 +129,9 @@ class _ArrayView:
     """An array argument inside a kernel: base pointer and per-domain-axis element strides
     (constant 0 where the array broadcasts)."""
 
-    def __init__(self, builder, array, ttype, ndim):
+    def __init__(self, builder, array, ttype, ndim, gather):
         self.builder = builder
+        self.gather = gather  # read strided inner axes by gathers (else they are refused)
         self.ttype = ttype
         self.element = memory_type(ttype.dtype)
         self.itemsize = dtypes.itemsize(ttype.dtype)
@@ -154,8 +159,8 @@ class _ArrayView:
         return self.ndim == 0 or isinstance(self.strides[-1], ir.Constant)
 
     def strided_inner(self):
-        """i1: the array is not contiguous along the innermost axis (the kernel refuses it
-        and the runtime passes a contiguous copy)."""
+        """i1: the array is not contiguous along the innermost axis (for an output: the
+        kernel refuses it)."""
         if self.broadcast_inner:
             return ir.IntType(1)(0)
         return self.builder.icmp_signed("!=", self.strides[-1], I64(1))
@@ -178,28 +183,58 @@ class _ArrayView:
         """Pointer to element ``index`` (in elements) from ``base``."""
         return self.builder.gep(base, [index], source_etype=self.element)
 
-    def load(self, pointer, lanes, mask):
-        """``lanes`` consecutive elements from ``pointer`` as a vector (only the lanes set in
-        ``mask``), or the one element splat when the array broadcasts along the inner axis."""
+    def load(self, base, index, lanes, mask):
+        """Elements ``index .. index+lanes-1`` of the inner axis from row ``base`` as a vector
+        (only the lanes set in ``mask``): one vector load where the array is contiguous along
+        the inner axis, a gather where it is strided (read in place, no copy), the one
+        element splat where it broadcasts."""
         builder = self.builder
-        vector = ir.VectorType(self.element, lanes)
         if self.broadcast_inner:
-            value = _splat(builder, builder.load(pointer, typ=self.element,
-                                                 align=self.itemsize), lanes)
-        elif mask is None:
-            value = builder.load(pointer, typ=vector, align=self.itemsize)
+            value = builder.load(base, typ=self.element, align=self.itemsize)
+            value = _splat(builder, value, lanes)
+        elif not self.gather:
+            value = self._load_contiguous(base, index, lanes, mask)
         else:
-            function = _intrinsic(builder.module, "llvm.masked.load", vector,
-                                  [PTR, I32, mask.type, vector], f"{_suffix(vector)}.p0")
-            value = builder.call(function, [pointer, I32(self.itemsize), mask,
-                                            ir.Constant(vector, ir.Undefined)])
+            unit_stride = builder.icmp_signed("==", self.strides[-1], I64(1))
+            value = branch_value(builder, unit_stride,
+                                 lambda: self._load_contiguous(base, index, lanes, mask),
+                                 lambda: self._gather(base, index, lanes, mask))
         if self.ttype.dtype == dtypes.BOOL:
             return builder.icmp_unsigned("!=", value, ir.Constant(value.type, 0))
         return value
 
-    def store(self, value, pointer, mask):
-        """Store vector ``value`` at ``pointer`` (only the lanes set in ``mask``)."""
+    def _load_contiguous(self, base, index, lanes, mask):
         builder = self.builder
+        vector = ir.VectorType(self.element, lanes)
+        pointer = self.pointer(base, index)
+        if mask is None:
+            return builder.load(pointer, typ=vector, align=self.itemsize)
+        function = _intrinsic(builder.module, "llvm.masked.load", vector,
+                              [PTR, I32, mask.type, vector], f"{_suffix(vector)}.p0")
+        return builder.call(function, [pointer, I32(self.itemsize), mask,
+                                       ir.Constant(vector, ir.Undefined)])
+
+    def _gather(self, base, index, lanes, mask):
+        builder = self.builder
+        vector = ir.VectorType(self.element, lanes)
+        lane_ids = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
+        positions = builder.add(_splat(builder, index, lanes), lane_ids)
+        offsets = builder.mul(positions, _splat(builder, self.strides[-1], lanes))
+        pointers = builder.gep(base, [offsets], source_etype=self.element)
+        pointers.type = ir.VectorType(PTR, lanes)  # llvmlite types a vector GEP as scalar
+        if mask is None:
+            mask = ir.Constant(ir.VectorType(ir.IntType(1), lanes), [1] * lanes)
+        function = _intrinsic(builder.module, "llvm.masked.gather", vector,
+                              [pointers.type, I32, mask.type, vector],
+                              f"{_suffix(vector)}.v{lanes}p0")
+        return builder.call(function, [pointers, I32(self.itemsize), mask,
+                                       ir.Constant(vector, ir.Undefined)])
+
+    def store(self, value, base, index, mask):
+        """Store vector ``value`` at elements ``index ..`` of row ``base`` (only the lanes set
+        in ``mask``).  Outputs are contiguous: the runtime allocates them."""
+        builder = self.builder
+        pointer = self.pointer(base, index)
         if self.ttype.dtype == dtypes.BOOL:
             value = builder.zext(value, ir.VectorType(I8, value.type.count))
         if mask is None:
@@ -284,18 +319,12 @@ def _emit_elements(builder, kernel, views, bases, index, lanes, mask):
     ``mask``, when given), run the body on vectors, store the outputs."""
     n_inputs = len(kernel.in_types)
 
-    def element(position):
-        view = views[position]
-        if view.broadcast_inner:
-            return bases[position]  # stride 0 along the inner axis
-        return view.pointer(bases[position], index)
-
     def load(position, dtype):
-        return views[position].load(element(position), lanes, mask)
+        return views[position].load(bases[position], index, lanes, mask)
 
     values = emit_body(builder, kernel.body, load, CPU, lanes)
     for position, value in enumerate(values):
-        views[n_inputs + position].store(value, element(n_inputs + position), mask)
+        views[n_inputs + position].store(value, bases[n_inputs + position], index, mask)
 
 
 CPU = CpuTarget()

@@ -41,3 +41,19 @@ def loop_nest(builder, starts, stops, name="i"):
         indices = [stack.enter_context(for_range(builder, start, stop, f"{name}{axis}"))
                    for axis, (start, stop) in enumerate(zip(starts, stops))]
         yield indices
+
+
+def branch_value(builder, predicate, then, otherwise):
+    """``then()`` if ``predicate`` else ``otherwise()``, each emitted in its own block; returns
+    the value of the branch taken (a phi, so call sites never wire one)."""
+    with builder.if_else(predicate) as (then_block, else_block):
+        with then_block:
+            then_value = then()
+            then_end = builder.block
+        with else_block:
+            else_value = otherwise()
+            else_end = builder.block
+    merged = builder.phi(then_value.type)
+    merged.add_incoming(then_value, then_end)
+    merged.add_incoming(else_value, else_end)
+    return merged

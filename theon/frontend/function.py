@@ -178,11 +178,11 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     if target_name != "cpu":
         raise ValueError(f"function: target {target_name!r} is not available; expected 'cpu'")
     compiled = compile_graph(graph, target_name, name, watch)
-    executable = Executable(compiled.schedule, compiled.addresses, None,
+    executable = Executable(compiled.schedule, compiled.addresses,
                             [names.get(i, f"input {k}") for k, i in enumerate(graph.inputs)],
-                            allow_input_downcast)
+                            allow_input_downcast, target_name)
     total = time.perf_counter() - start
-    report = CompileReport(dict(watch.stages), total, compiled.cache,
+    report = CompileReport(_in_pipeline_order(watch.stages), total, compiled.cache,
                            compiled.kernels_compiled + compiled.kernels_cached,
                            compiled.kernels_compiled, compiled.kernels_cached, compiled.nodes)
     if config.compile_log:
@@ -192,6 +192,14 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     result = Function(executable, single, report, target_name, name)
     result.trust_input = trust_input
     return result
+
+
+def _in_pipeline_order(stages):
+    """``stages`` ordered as the compiler runs them (the disk lookup counts as loading)."""
+    from ..passes import PIPELINE
+    order = ["build"] + [p.name for p in PIPELINE] + ["codegen", "llvm", "load", "store"]
+    rank = {name: index for index, name in enumerate(order)}
+    return dict(sorted(stages.items(), key=lambda item: rank.get(item[0], len(order))))
 
 
 def _build_graph(inputs, outputs, on_unused_input):

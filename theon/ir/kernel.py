@@ -29,12 +29,16 @@ class Kernel(Op):
         One scalar DAG per output.
     members : tuple of str
         Names of the ops fused into this kernel, in graph order (for reports and errors).
+    strided : bool
+        Whether inputs may be strided along the innermost axis (read by gathers).  The
+        plain variant refuses them; the runtime compiles this one when it first meets one.
     """
 
     in_types: tuple
     out_types: tuple
     body: tuple
     members: tuple
+    strided: bool = False
 
     name = "kernel"
 
@@ -60,7 +64,7 @@ class Kernel(Op):
     def digest(self):
         """Deterministic content hash of the kernel (types and body), for caches."""
         hasher = hashlib.blake2b(digest_size=20)
-        hasher.update(repr((self.in_types, self.out_types)).encode())
+        hasher.update(repr((self.in_types, self.out_types, self.strided)).encode())
         numbering = {}
         for node in s.topological(self.body):
             numbering[node] = len(numbering)
@@ -73,7 +77,7 @@ class Kernel(Op):
         return f"kernel[{shown}]"
 
     def __hash__(self):
-        return hash((self.in_types, self.out_types, self.body))
+        return hash((self.in_types, self.out_types, self.body, self.strided))
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def _kernel(kernel):
     return {"in_types": [_type(t) for t in kernel.in_types],
             "out_types": [_type(t) for t in kernel.out_types],
             "nodes": nodes, "body": [numbering[o] for o in kernel.body],
-            "members": list(kernel.members)}
+            "members": list(kernel.members), "strided": kernel.strided}
 
 
 def _load_kernel(spec):
@@ -137,7 +137,7 @@ def _load_kernel(spec):
     return Kernel(in_types=tuple(_load_type(t) for t in spec["in_types"]),
                   out_types=tuple(_load_type(t) for t in spec["out_types"]),
                   body=tuple(nodes[i] for i in spec["body"]),
-                  members=tuple(spec["members"]))
+                  members=tuple(spec["members"]), strided=bool(spec["strided"]))
 
 
 def _elementwise(key):

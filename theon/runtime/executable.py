@@ -20,17 +20,13 @@ class KernelCall:
     """One kernel step bound to its native entry points and its slots."""
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
-                 "names", "donor", "same_shape", "partial")
+                 "names", "donor", "same_shape", "partial", "step", "target_name")
 
-    def __init__(self, step, addresses, slot_names):
+    def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
-        n_args = len(step.inputs) + len(step.outputs)
-        arrays = [ctypes.py_object] * n_args
-        # PYFUNCTYPE keeps the GIL (cheapest for small calls); CFUNCTYPE releases it so
-        # worker threads run chunks of one kernel in parallel.
-        self.serial = ctypes.PYFUNCTYPE(ctypes.c_int32, *arrays)(addresses[step.symbol + ".all"])
-        self.parallel = ctypes.CFUNCTYPE(ctypes.c_int32, *arrays, ctypes.c_int64,
-                                         ctypes.c_int64)(addresses[step.symbol])
+        self.step = step
+        self.target_name = target_name
+        self._bind(step, addresses)
         self.inputs = step.inputs
         self.outputs = step.outputs
         self.out_dtypes = tuple(np.dtype(t.dtype) for t in kernel.out_types)
@@ -90,10 +86,29 @@ class KernelCall:
         for slot, out in zip(self.outputs, outs):
             values[slot] = out
 
+    def _bind(self, step, addresses):
+        n_args = len(step.inputs) + len(step.outputs)
+        arrays = [ctypes.py_object] * n_args
+        # PYFUNCTYPE keeps the GIL (cheapest for small calls); CFUNCTYPE releases it so
+        # worker threads run chunks of one kernel in parallel.
+        self.serial = ctypes.PYFUNCTYPE(ctypes.c_int32, *arrays)(addresses[step.symbol + ".all"])
+        self.parallel = ctypes.CFUNCTYPE(ctypes.c_int32, *arrays, ctypes.c_int64,
+                                         ctypes.c_int64)(addresses[step.symbol])
+
     def _run_on_copies(self, args, status):
-        """Run again on aligned C-contiguous copies of the inputs (the kernel refused a
-        misaligned array, or one that is not contiguous along its last axis)."""
+        """Run a call the kernel refused (status 1) again: with the strided variant of the
+        kernel when the inputs are aligned but strided along the inner axis (compiled once,
+        then used for every call), else on aligned C-contiguous copies of the inputs."""
         n_inputs = len(self.inputs)
+        if not self.step.kernel.strided and all(_aligned(a) for a in args[:n_inputs]):
+            from ..stopwatch import Stopwatch
+            from .loader import load_steps, strided_variant
+            variant = strided_variant(self.step)
+            loaded = load_steps([variant], self.target_name, self.label, Stopwatch())
+            self.step = variant
+            self._bind(variant, loaded.addresses)
+            if self.serial(*args) == 0:
+                return
         copies = [np.array(a, copy=True, order="C") for a in args[:n_inputs]]
         copies += args[n_inputs:]
         status = self.serial(*copies)
@@ -108,7 +123,6 @@ def _direct_caller(executable, kernel, single, trusted):
     signature = executable.signature
     general = executable.__call__
     output_shape = kernel.output_shape
-    serial, parallel = kernel.serial, kernel.parallel
     (dtype,) = kernel.out_dtypes
     minimum = threads.PARALLEL_MIN_ELEMENTS
     empty = np.empty
@@ -126,14 +140,20 @@ def _direct_caller(executable, kernel, single, trusted):
         shape = output_shape(args)
         out = empty(shape, dtype)
         if out.size >= minimum and shape[0] > 1 and config.num_threads > 1:
-            status = threads.parallel_for(parallel, [*args, out], shape[0], config.num_threads)
+            status = threads.parallel_for(kernel.parallel, [*args, out], shape[0],
+                                          config.num_threads)
         else:
-            status = serial(*args, out)
+            status = kernel.serial(*args, out)
         if status:
             kernel._run_on_copies([*args, out], status)
         return out if single else [out]
 
     return run if trusted else call
+
+
+def _aligned(array):
+    """Whether numpy's own flag says ``array``'s data and strides suit its element type."""
+    return array.flags.aligned
 
 
 def _shape_plan(kernel, slots):
@@ -197,17 +217,17 @@ class Executable:
     schedule : Schedule
     addresses : dict
         Kernel symbol -> native address.
-    keep_alive : object
-        Whatever owns the native code (an execution engine).
     input_names : sequence of str
     allow_input_downcast : bool or None
         Theano's flag: True converts any dtype, None only Python floats to floatX, False
         only conversions that lose nothing.
+    target_name : str
+        Where the kernels run (to compile a kernel's strided variant on demand).
     """
 
-    def __init__(self, schedule, addresses, keep_alive, input_names, allow_input_downcast):
+    def __init__(self, schedule, addresses, input_names, allow_input_downcast,
+                 target_name="cpu"):
         self.schedule = schedule
-        self.keep_alive = keep_alive
         self.allow_input_downcast = allow_input_downcast
         self.input_names = tuple(input_names)
         self.n_inputs = schedule.n_inputs
@@ -227,7 +247,7 @@ class Executable:
         slot_names = list(schedule.slot_names)
         slot_names[:self.n_inputs] = [repr(name) for name in self.input_names]
         self.calls = tuple(
-            KernelCall(step, addresses, slot_names)
+            KernelCall(step, addresses, slot_names, target_name)
             if isinstance(step, KernelStep) else HostCall(step, schedule.slot_types)
             for step in schedule.steps)
         # outputs that are inputs or constants are copied: callers may modify results

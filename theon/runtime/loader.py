@@ -5,6 +5,7 @@ key: a kernel another function (or another process, through the disk cache) alre
 compiled is reused, and only the missing ones go through LLVM, all in one module.  Cached
 object code is mapped by theon's own ELF loader, so a warm start never imports LLVM.
 """
+import dataclasses
 import json
 import struct
 import threading
@@ -44,10 +45,21 @@ class Loaded:
 def load_schedule(schedule, target_name, name, watch):
     """Native addresses of every kernel of ``schedule``, compiling only what neither this
     process nor the disk cache has."""
+    steps = [s for s in schedule.steps if isinstance(s, KernelStep)]
+    return load_steps(steps, target_name, name, watch)
+
+
+def strided_variant(step):
+    """``step`` with its kernel's variant that reads inputs strided along the inner axis."""
+    kernel = dataclasses.replace(step.kernel, strided=True)
+    return KernelStep(kernel, step.inputs, step.outputs, f"theon_{kernel.digest()[:16]}")
+
+
+def load_steps(steps, target_name, name, watch):
+    """Native addresses of the kernels of ``steps`` (see ``load_schedule``)."""
     with watch("load"):
         check_array_layout()
     key = cache_key(target_name)
-    steps = [s for s in schedule.steps if isinstance(s, KernelStep)]
     with _lock:
         missing, seen = [], set()
         for step in steps:

@@ -6,9 +6,10 @@
     x = T.vector('x')
     f = theano.function([x], T.exp(-x * x))
 
-Importing theon initialises neither LLVM nor numba: the first compile does.
+Importing theon initialises neither LLVM nor CUDA: the first compile does, and a process
+that finds its code in the disk cache never does.
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 from .config import config
 from .ir.errors import CompileError, DTypeError, ShapeError

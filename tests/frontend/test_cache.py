@@ -68,7 +68,7 @@ def _corrupt_every_entry(cache_dir, kind, damage):
         damage(path, originals[index], originals[(index + 1) % len(entries)])
 
 
-@pytest.mark.parametrize("kind", ["graph", "kernel"])
+@pytest.mark.parametrize("kind", ["graph", "kernel", "module"])
 @pytest.mark.parametrize("damage", ["truncate", "flip", "swap"])
 def test_damaged_entries_are_rebuilt(tmp_path, kind, damage):
     _run(tmp_path)

@@ -322,7 +322,7 @@ def _pow(builder, target, node, args):
 
 EMIT = {
     "add": _binary("fadd", "add"), "sub": _binary("fsub", "sub"),
-    "mul": _binary("fmul", "mul"), "div": _binary("fdiv", "sdiv"),
+    "mul": _binary("fmul", "mul"), "div": _binary("fdiv", None),  # true_div is float-only
     "floordiv": _floordiv, "mod": _mod, "pow": _pow,
     "neg": _neg, "abs": _abs, "sign": _sign,
     "minimum": _extremum("llvm.minimum", "<"), "maximum": _extremum("llvm.maximum", ">"),

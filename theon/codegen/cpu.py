@@ -1,4 +1,4 @@
-"""The CPU target: kernels that read numpy arrays in place, loops LLVM vectorises.
+"""The CPU target: kernels that read numpy arrays in place, vectorised by theon itself.
 
 Calling convention of a CPU kernel::
 
@@ -20,7 +20,7 @@ from llvmlite import ir
 
 from ..ir import dtypes, scalar
 from .body import emit_body
-from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES, cache_key
+from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
 from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
                    vector_bytes)
 from .loops import branch_value, for_range
@@ -50,10 +50,6 @@ class CpuTarget(Target):
     @property
     def triple(self):
         return host_description()[0]
-
-    def cache_key(self):
-        """Everything besides a kernel's content that changes its machine code."""
-        return cache_key(self.name)
 
     def define_kernel(self, module, step):
         """Emit ``step.symbol``: the loop nest over the kernel's domain around its body."""

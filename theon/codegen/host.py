@@ -6,6 +6,7 @@ array struct that CPU kernels read is declared here.
 """
 import functools
 import hashlib
+import pathlib
 import platform
 
 # Offsets of fields of numpy's PyArrayObject on 64-bit CPython, read by CPU kernels
@@ -35,13 +36,27 @@ def cpu_fingerprint():
 
 
 @functools.lru_cache(maxsize=None)
+def source_fingerprint():
+    """A digest of the name, size and modification time of every module of theon: any edit
+    or reinstall of theon's code invalidates what the code generator produced before, even
+    when the version number stays the same (stat only, so it costs well under 1 ms)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    hasher = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*.py")):
+        status = path.stat()
+        hasher.update(f"{path.relative_to(root)}:{status.st_size}:{status.st_mtime_ns};"
+                      .encode())
+    return hasher.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
 def cache_key(target_name):
     """Everything besides a kernel's own content that changes its machine code on
-    ``target_name``: theon's and llvmlite's versions (llvmlite pins its LLVM), the
-    optimisation levels, the OS, the CPU model and features."""
+    ``target_name``: theon's version and sources, llvmlite's version (llvmlite pins its
+    LLVM), the optimisation levels, the OS, the CPU model and features."""
     import llvmlite  # the package root only: its version, not LLVM itself
 
-    from .. import __version__
+    from .._version import __version__
     from .llvm import CODEGEN_LEVEL, OPT_LEVEL
-    return (target_name, __version__, llvmlite.__version__, OPT_LEVEL, CODEGEN_LEVEL,
-            platform.system(), cpu_fingerprint())
+    return (target_name, __version__, source_fingerprint(), llvmlite.__version__, OPT_LEVEL,
+            CODEGEN_LEVEL, platform.system(), cpu_fingerprint())

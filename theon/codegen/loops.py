@@ -34,15 +34,6 @@ def for_range(builder, start, stop, name="i", step=1):
     builder.position_at_end(done)
 
 
-@contextlib.contextmanager
-def loop_nest(builder, starts, stops, name="i"):
-    """Nested ``for_range`` loops, outermost first; yields the list of indices."""
-    with contextlib.ExitStack() as stack:
-        indices = [stack.enter_context(for_range(builder, start, stop, f"{name}{axis}"))
-                   for axis, (start, stop) in enumerate(zip(starts, stops))]
-        yield indices
-
-
 def branch_value(builder, predicate, then, otherwise):
     """``then()`` if ``predicate`` else ``otherwise()``, each emitted in its own block; returns
     the value of the branch taken (a phi, so call sites never wire one)."""

@@ -34,8 +34,10 @@ class CompiledModule:
 
 
 class Target:
-    """A backend.  Subclasses define ``name``, ``define_kernel``, ``compile`` and
-    ``cache_key``; they may override ``math`` and ``float_to_int``."""
+    """A backend.  Subclasses define ``name``, ``triple``, ``define_kernel``, ``compile``,
+    ``load`` and ``assembly``; they may override ``vector_lanes``, ``math`` and
+    ``float_to_int``.  What changes a target's code besides a kernel's content is its
+    ``codegen.host.cache_key``."""
 
     name = "abstract"
     inline_math = True  # inline math functions at each use, or call one copy per module
@@ -67,10 +69,9 @@ class Target:
         return builder.call(function, [value])
 
     def define_kernel(self, module, step):
+        """Emit the entry points of ``step``'s kernel into ``module``."""
         raise NotImplementedError
 
     def compile(self, module, name, watch):
-        raise NotImplementedError
-
-    def cache_key(self):
+        """``module`` as a CompiledModule of this target's code (timed in ``watch``)."""
         raise NotImplementedError

@@ -115,8 +115,9 @@ class Function:
             raise ValueError(f"source: kind {kind!r}; expected 'ir', 'llvm', 'opt' or 'asm'")
         from ..codegen import compile_steps, get_target
         target = get_target(self._target_name)
-        steps = [s for s in self.schedule.steps if isinstance(s, ir.KernelStep)]
-        compiled = compile_steps(steps, target, self.name or "function", Stopwatch())
+        steps = {s.symbol: s for s in self.schedule.steps if isinstance(s, ir.KernelStep)}
+        compiled = compile_steps(list(steps.values()), target, self.name or "function",
+                                 Stopwatch())
         if kind == "llvm":
             return compiled.llvm_ir
         if kind == "opt":

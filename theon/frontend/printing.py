@@ -9,8 +9,9 @@ from .variable import Variable
 def debugprint(obj, file=None, print_type=True):
     """Print the graph of a variable, a list of variables or a compiled function.
 
-    For a compiled Function its schedule is shown: each fused kernel with its scalar body.  Each node
-    is printed with its type and an id (``[id A]``); a node used twice is expanded once.
+    For a compiled Function its schedule is shown: each fused kernel with its scalar body.
+    For variables, each node is printed with its type and an id (``[id A]``); a node used
+    twice is expanded once.
 
     Parameters
     ----------

@@ -195,7 +195,8 @@ def constant(value, name=None, ndim=None, dtype=None):
     if dtype == "floatX":
         dtype = config.floatX
     if ndim is None and type(value) in (int, float, bool):
-        return Variable(_scalar_constant(type(value), value, dtype), name)
+        # repr keeps 1, 1.0 and True apart, and -0.0 from 0.0 (equal as dictionary keys)
+        return Variable(_scalar_constant(repr(value), dtype), name)
     array = np.asarray(value, dtype=dtype)
     if ndim is not None:
         if array.ndim > ndim:
@@ -206,12 +207,13 @@ def constant(value, name=None, ndim=None, dtype=None):
 
 
 @functools.lru_cache(maxsize=1024)
-def _scalar_constant(kind, value, dtype):
-    """The node of a Python scalar constant: graphs repeat the same few scalars (0.5, 1, 2)
-    thousands of times, and building a Constant hashes its bytes.  ``kind`` keeps 1, 1.0
-    and True apart (they are equal as dictionary keys)."""
-    array = np.asarray(value, dtype=dtype)
-    return ir.Node.make(ir.Constant(array), trace=user_trace())
+def _scalar_constant(text, dtype):
+    """The node of the Python scalar written ``text`` (its repr): graphs repeat the same few
+    scalars (0.5, 1, 2) thousands of times, and building a Constant hashes its bytes."""
+    value = {"True": True, "False": False}.get(text)
+    if value is None:
+        value = float(text) if any(c in text for c in ".eEna") else int(text)
+    return ir.Node.make(ir.Constant(np.asarray(value, dtype=dtype)))
 
 
 def _natural_dtype(value):

@@ -61,6 +61,7 @@ def format_schedule(schedule):
     """Text of a compiled function's schedule: its slots, each step (kernels with their
     scalar bodies), and the slots it returns."""
     from .kernel import KernelStep
+    from .scalar import format_body
     names, types = schedule.slot_names, schedule.slot_types
 
     def slot(index):
@@ -76,8 +77,7 @@ def format_schedule(schedule):
             writes = ", ".join(f"{slot(o)} {types[o]}" for o in step.outputs)
             lines.append(f"step {number}: {writes} = {step.kernel.describe()}({reads})  "
                          f"[{step.symbol}]")
-            for position, body in enumerate(step.kernel.body):
-                lines.append(f"    out{position} = {body!r}")
+            lines.extend(f"    {line}" for line in format_body(step.kernel.body))
         else:
             lines.append(f"step {number}: {slot(step.output)} {types[step.output]} = "
                          f"{step.op.describe()}({reads})  [host]")

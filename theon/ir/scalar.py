@@ -19,14 +19,14 @@ ARITHMETIC = {"add": 2, "sub": 2, "mul": 2, "div": 2, "floordiv": 2, "mod": 2, "
               "neg": 1, "abs": 1, "sign": 1, "minimum": 2, "maximum": 2}
 COMPARISONS = {"eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2, "isnan": 1, "isinf": 1}
 BITWISE = {"and": 2, "or": 2, "xor": 2, "invert": 1}
-ROUNDING = {"sqrt": 1, "floor": 1, "ceil": 1, "trunc": 1, "rint": 1}
+FLOAT_UNARY = {"sqrt": 1, "floor": 1, "ceil": 1, "trunc": 1, "rint": 1}
 # Transcendentals: codegen takes them from theon's own vectorisable math library.
 MATH = {"exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1,
         "sin": 1, "cos": 1, "tan": 1, "arcsin": 1, "arccos": 1, "arctan": 1, "arctan2": 2,
         "sinh": 1, "cosh": 1, "tanh": 1, "arcsinh": 1, "arccosh": 1, "arctanh": 1,
         "erf": 1, "erfc": 1}
 OTHER = {"where": 3, "cast": 1, "input": 0, "const": 0}
-ARITY = {**ARITHMETIC, **COMPARISONS, **BITWISE, **ROUNDING, **MATH, **OTHER}
+ARITY = {**ARITHMETIC, **COMPARISONS, **BITWISE, **FLOAT_UNARY, **MATH, **OTHER}
 
 
 class Scalar:
@@ -47,11 +47,12 @@ class Scalar:
     _table = weakref.WeakValueDictionary()
 
     def __repr__(self):
+        return "; ".join(format_body([self]))
+
+    def _leaf_text(self):
         if self.prim == "const":
             return f"{self.value!r}:{self.dtype}"
-        if self.prim == "input":
-            return f"in{self.attr}:{self.dtype}"
-        return f"{self.prim}({', '.join(map(repr, self.args))})"
+        return f"in{self.attr}:{self.dtype}"
 
     @property
     def value(self):
@@ -76,6 +77,21 @@ def make(prim, args, dtype, attr=None):
         node.prim, node.args, node.dtype, node.attr = prim, args, dtype, attr
         Scalar._table[key] = node
     return node
+
+
+def format_body(outputs):
+    """Lines ``tk = prim(ti, tj) : dtype`` for the DAGs ``outputs`` (each node once, operands
+    first, leaves inline), ending with ``out<n> = tk``; iterative, so any depth prints."""
+    names, lines = {}, []
+    for node in _order(outputs):
+        if node.prim in ("input", "const"):
+            names[node] = node._leaf_text()
+            continue
+        names[node] = f"t{len(lines)}"
+        operands = ", ".join(names[a] for a in node.args)
+        lines.append(f"{names[node]} = {node.prim}({operands}) : {node.dtype}")
+    lines.extend(f"out{index} = {names[o]}" for index, o in enumerate(outputs))
+    return lines
 
 
 def input_(index, dtype):

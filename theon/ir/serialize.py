@@ -15,7 +15,7 @@ from .ops.elementwise import ELEMENTWISE, cast_op
 from .ops.shape import Shape
 from .types import TensorType
 
-FORMAT = 1
+FORMAT = 2  # 2: kernels record whether they gather strided inputs
 _MAGIC = b"THEONSCH"
 
 

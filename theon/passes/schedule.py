@@ -1,12 +1,14 @@
 """Scheduling: a fused graph becomes the ordered steps of a compiled function."""
-from ..ir import Constant, HostStep, Input, Kernel, KernelStep, Output, Schedule
+from ..ir import (Constant, HostStep, Input, Kernel, KernelStep, Output, Schedule,
+                  TupleType)
 from ..ir.errors import CompileError
 
 
 def schedule(graph):
     """The :class:`Schedule` running ``graph``, whose every non-leaf node is a Kernel, a
-    kernel's Output, or an op run on the host through its numpy reference.  Every step's inputs are function inputs, constants or outputs of
-    earlier steps; buffers are numbered slots, inputs first."""
+    kernel's Output, or an op run on the host through its numpy reference.  Every step's
+    inputs are function inputs, constants or outputs of earlier steps; buffers are numbered
+    slots, inputs first."""
     slots = {leaf: index for index, leaf in enumerate(graph.inputs)}
     slot_types = [leaf.type for leaf in graph.inputs]
     slot_names = [repr(leaf.op.label or f"input {index}")
@@ -39,13 +41,14 @@ def schedule(graph):
                                     tuple(outputs), symbol))
         elif isinstance(node.op, Output):
             slots[node] = slots[(node.inputs[0], node.op.index)]
-        elif hasattr(node.op, "impl") and not isinstance(node.type, tuple):
+        elif isinstance(node.type, TupleType):
+            raise CompileError(f"schedule: no lowering for {node.op.describe()} ({node!r})")
+        else:
             # no kernel lowering: the op's numpy reference runs on the host
             inputs = tuple(slots[i] for i in node.inputs)
             steps.append(HostStep(node.op, inputs, new_slot(node, node.op.describe())))
-        else:
-            raise CompileError(f"schedule: no lowering for {node.op.describe()} ({node!r})")
-    return Schedule(n_inputs=len(graph.inputs), input_types=tuple(slot_types[:len(graph.inputs)]),
+    n_inputs = len(graph.inputs)
+    return Schedule(n_inputs=n_inputs, input_types=tuple(slot_types[:n_inputs]),
                     constants=tuple(constants), steps=tuple(steps),
                     outputs=tuple(slots[o] for o in graph.outputs),
                     slot_types=tuple(slot_types), slot_names=tuple(slot_names))

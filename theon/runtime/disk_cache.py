@@ -25,6 +25,7 @@ import os
 import pathlib
 import re
 import secrets
+import stat
 import struct
 import sys
 import threading
@@ -525,10 +526,35 @@ def get_cache():
         return None
     key = (default_cache_dir(), _max_bytes_from_env())
     with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = _stores[key] = DiskCache(*key)
+        if key in _stores:
+            return _stores[key]
+        store = DiskCache(*key) if _trusted(key[0]) else None
+        _stores[key] = store
         return store
+
+
+def _trusted(root):
+    """Whether code cached under ``root`` can be trusted: it is ours and nobody else may write
+    to it.  A directory another user owns or can write to (a shared ``/tmp`` path) could
+    hold planted entries, whose checksums anyone can compute: then theon compiles without
+    the cache and says so once."""
+    try:
+        status = os.stat(root)
+    except FileNotFoundError:
+        return True  # theon creates it, mode 0700
+    except OSError:
+        return True  # unreadable: put/get fail safely and warn
+    reason = None
+    if hasattr(os, "geteuid") and status.st_uid != os.geteuid():
+        reason = f"it belongs to uid {status.st_uid}"
+    elif status.st_mode & 0o022:
+        reason = f"others may write to it (mode {stat.S_IMODE(status.st_mode):o})"
+    if reason is None:
+        return True
+    warnings.warn(f"theon: not using the disk cache at {root}: {reason}; compiling without "
+                  "it (THEON_CACHE_DIR chooses another directory)", RuntimeWarning,
+                  stacklevel=3)
+    return False
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "DiskCache", "cache_enabled", "default_cache_dir", "get_cache",

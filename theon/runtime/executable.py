@@ -254,7 +254,13 @@ class Executable:
         produced = {slot for step in schedule.steps
                     for slot in (step.outputs if isinstance(step, KernelStep) else
                                  (step.output,))}
-        self.copy_outputs = tuple(slot not in produced for slot in schedule.outputs)
+        # and an output returned twice is copied the second time (Theano returns distinct
+        # arrays: writing to one must not change the other)
+        copies, seen = [], set()
+        for slot in schedule.outputs:
+            copies.append(slot not in produced or slot in seen)
+            seen.add(slot)
+        self.copy_outputs = tuple(copies)
         self.any_copy = any(self.copy_outputs)
         self.outputs = schedule.outputs
 

@@ -6,6 +6,7 @@ compiled is reused, and only the missing ones go through LLVM, all in one module
 object code is mapped by theon's own ELF loader, so a warm start never imports LLVM.
 """
 import dataclasses
+import hashlib
 import json
 import struct
 import threading
@@ -17,6 +18,7 @@ from .abi import check_array_layout
 from .disk_cache import get_cache
 
 _OBJECT_MAGIC = b"THEONOBJ"
+_REFERENCE_MAGIC = b"THEONREF"
 
 _addresses = {}    # (target key, symbol) -> native address
 _owners = []       # loaded objects and execution engines, kept for the process's life
@@ -86,7 +88,7 @@ def _load_from_disk(disk, steps, key, target_name, watch):
         if (key, step.symbol) in _addresses:
             loaded += 1  # it came with the object of an earlier kernel
             continue
-        blob = disk.get("kernel", kernel_key(key, step.symbol))
+        blob = _module_of(disk, disk.get("kernel", kernel_key(key, step.symbol)))
         unpacked = _unpack(blob) if blob is not None else None
         if unpacked is None or step.symbol not in unpacked[0]:
             still.append(step)
@@ -106,9 +108,14 @@ def _compile(steps, key, target_name, name, watch, disk):
         _load_code(compiled.code, compiled.symbols, key, target_name)
     if disk is not None:
         with watch("store"):
+            # the module's object once, and per kernel a reference to it: a function of n
+            # kernels stores one object, not n copies
             blob = _pack(compiled.symbols, compiled.code)
-            for step in steps:
-                disk.put("kernel", kernel_key(key, step.symbol), blob)
+            module = hashlib.blake2b(blob, digest_size=20).hexdigest()
+            if disk.put("module", module, blob):
+                for step in steps:
+                    disk.put("kernel", kernel_key(key, step.symbol),
+                             _REFERENCE_MAGIC + module.encode())
 
 
 def _load_code(code, symbols, key, target_name):
@@ -128,9 +135,19 @@ def _load_code(code, symbols, key, target_name):
         _addresses[(key, symbol)] = address
 
 
+def _module_of(disk, reference):
+    """The module entry a kernel entry refers to (None when either is missing or bad)."""
+    if reference is None or not reference.startswith(_REFERENCE_MAGIC):
+        return None
+    module = reference[len(_REFERENCE_MAGIC):].decode("ascii", "replace")
+    try:
+        return disk.get("module", module)
+    except ValueError:  # not a key the store accepts: a damaged reference
+        return None
+
+
 def kernel_key(target_key, symbol):
     """The disk-cache key of kernel ``symbol`` compiled for ``target_key``."""
-    import hashlib
     return hashlib.blake2b(repr((target_key, symbol)).encode(), digest_size=20).hexdigest()
 
 

@@ -1,12 +1,12 @@
 """theon's own branch-free transcendental functions, emitted as LLVM IR.
 
-libm calls block LLVM's loop vectoriser and do not exist on NVPTX, so every function here is
-built from arithmetic, `select`, bit manipulation and a few portable intrinsics (fma, fabs,
-copysign, floor, rint, sqrt, minnum, maxnum). Each (name, type) pair becomes one internal
-function per module, e.g. ``theon.exp.f32`` or, for vector arguments, ``theon.exp.v16f32``.
-With ``inline=True`` (default) it is `alwaysinline`: LLVM inlines it into the caller's loop and
-vectorises the result. With ``inline=False`` it is `noinline`, so a big kernel calling it many
-times compiles one body instead of one per call site (the caller then passes vectors itself).
+libm has no vector entry points theon can call and does not exist on NVPTX, so every
+function here is built from arithmetic, `select`, bit manipulation and a few portable
+intrinsics (fma, fabs, copysign, floor, rint, sqrt, minnum, maxnum), and works on scalars and
+on vectors alike. Each (name, type) pair becomes one internal function per module, e.g.
+``theon.exp.f32`` or ``theon.exp.v16f32``. With ``inline=True`` (default) it is
+`alwaysinline`. With ``inline=False`` (what the CPU target uses) it is `noinline`, so a big
+kernel calling it many times compiles one body instead of one per call site.
 Accuracy and algorithms are documented in docs/mathlib.md.
 """
 

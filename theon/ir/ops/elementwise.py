@@ -113,10 +113,17 @@ def broadcast_shapes(name, shapes):
 
 # ---- dtype signatures -------------------------------------------------------------------
 
+# ops that numpy computes on bools as bools (add is logical or, mul logical and); the others
+# it computes in int8 (square, //, %, **) or refuses (-, unary -, sign), which Theano
+# computes in int8
+_BOOL_CLOSED = frozenset({"add", "mul", "maximum", "minimum", "abs", "clip"})
+
+
 def _arith_dtype(name, in_dtypes):
     dtype = dtypes.upcast(*in_dtypes)
-    # numpy refuses to subtract or negate bools; Theano computes them as int8
-    return "int8" if dtype == dtypes.BOOL else dtype
+    if dtype == dtypes.BOOL and name not in _BOOL_CLOSED:
+        return "int8"
+    return dtype
 
 
 def same_kind(name, in_dtypes):
@@ -174,6 +181,11 @@ def cast_signature(target):
 
 def _const(value, like):
     return s.const(value, like.dtype)
+
+
+def _add(dtype, a, b):
+    # bool + bool is logical or in numpy; an i1 add would wrap (True + True = False)
+    return s.apply("or" if dtype == dtypes.BOOL else "add", a, b)
 
 
 def _sqr(dtype, x):
@@ -262,7 +274,7 @@ _ARITH = [
     ("add", 2, np.add, "add", dict(commutative=True, associative=True, identity=0)),
     ("sub", 2, np.subtract, "sub", dict(identity=0)),
     ("mul", 2, np.multiply, "mul", dict(commutative=True, associative=True, identity=1)),
-    ("int_div", 2, s.NUMPY["floordiv"], "floordiv", dict(identity=1)),
+    ("int_div", 2, s.NUMPY["floordiv"], "floordiv", {}),  # x // 1 is floor(x) for floats
     ("mod", 2, s.NUMPY["mod"], "mod", {}),
     ("pow", 2, s.NUMPY["pow"], "pow", dict(identity=1)),
     ("neg", 1, np.negative, "neg", dict(involution=True)),
@@ -289,6 +301,8 @@ def _catalogue():
     ops = {}
     for name, nin, ref, prim, traits in _ARITH:
         ops[name] = _define(name, nin, same_kind, ref, _prim(prim), **traits)
+    ops["add"] = _define("add", 2, same_kind, np.add, _add, commutative=True,
+                         associative=True, identity=0)
     ops["true_div"] = _define("true_div", 2, float_kind, np.true_divide, _prim("div"),
                               identity=1)
     ops["sqr"] = _define("sqr", 1, same_kind, np.square, _sqr)
@@ -328,11 +342,23 @@ def cast_op(dtype):
     dtype = dtypes.canonical(dtype)
     op = _casts.get(dtype)
     if op is None:
-        op = _define("cast", 1, cast_signature(dtype), _identity, _cast_lower,
+        op = _define("cast", 1, cast_signature(dtype), _saturating_cast(dtype), _cast_lower,
                      attrs=(("dtype", dtype),))
         _casts[dtype] = op
     return op
 
 
-def _identity(x):
-    return x
+def _saturating_cast(target):
+    """numpy reference of the cast to ``target``: float to integer saturates and nan gives 0,
+    as the kernels do (numpy's astype leaves those values undefined)."""
+    def cast(x):
+        if x.dtype.kind != "f" or target not in dtypes.INTS:
+            return x
+        info = np.iinfo(target)
+        with np.errstate(invalid="ignore"):
+            clipped = np.clip(np.nan_to_num(x, nan=0.0), info.min, info.max)
+            result = clipped.astype(target)
+        # info.max may round up in floating point (2**63 - 1 -> 2**63), which astype wraps
+        return np.where(clipped >= float(info.max), np.asarray(info.max, dtype=target),
+                        result)
+    return cast

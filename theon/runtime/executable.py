@@ -8,8 +8,8 @@ import ctypes
 
 import numpy as np
 
-from ..ir import KernelStep, ShapeError
 from ..config import config
+from ..ir import KernelStep, ShapeError
 from . import threads
 from .arguments import convert_argument
 
@@ -82,7 +82,7 @@ class KernelCall:
         else:
             status = self.serial(*args)
         if status:
-            self._run_on_copies(args, status)
+            self._rerun_refused(args, status)
         for slot, out in zip(self.outputs, outs):
             values[slot] = out
 
@@ -95,7 +95,7 @@ class KernelCall:
         self.parallel = ctypes.CFUNCTYPE(ctypes.c_int32, *arrays, ctypes.c_int64,
                                          ctypes.c_int64)(addresses[step.symbol])
 
-    def _run_on_copies(self, args, status):
+    def _rerun_refused(self, args, status):
         """Run a call the kernel refused (status 1) again: with the strided variant of the
         kernel when the inputs are aligned but strided along the inner axis (compiled once,
         then used for every call), else on aligned C-contiguous copies of the inputs."""
@@ -145,7 +145,7 @@ def _direct_caller(executable, kernel, single, trusted):
         else:
             status = kernel.serial(*args, out)
         if status:
-            kernel._run_on_copies([*args, out], status)
+            kernel._rerun_refused([*args, out], status)
         return out if single else [out]
 
     return run if trusted else call

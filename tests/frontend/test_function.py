@@ -229,8 +229,9 @@ def test_source_asm_is_vectorised_and_calls_no_libm(fused_float32):
 
 
 def test_source_rejects_unknown_kind(fused_float32):
-    with pytest.raises(ValueError, match="source: kind 'ptx'; expected 'ir', 'llvm'"):
-        fused_float32.source("ptx")
+    with pytest.raises(ValueError, match="source: kind 'bytecode'; expected 'ir', 'llvm', "
+                                         "'opt', 'asm' or 'ptx'"):
+        fused_float32.source("bytecode")
 
 
 def test_results_match_numpy_for_the_fused_expression(fused_float32):

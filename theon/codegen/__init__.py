@@ -17,9 +17,12 @@ def compile_steps(steps, target, name, watch):
     return target.compile(module, name, watch)
 
 
-def get_target(name):
-    """The Target called ``name`` ('cpu')."""
+def get_target(name, arch=None):
+    """The Target called ``name``: 'cpu', or 'cuda' (PTX for ``arch``, default sm_80)."""
     if name == "cpu":
         from .cpu import CPU
         return CPU
-    raise ValueError(f"unknown target {name!r}; expected 'cpu'")
+    if name == "cuda":
+        from .cuda import DEFAULT_ARCH, CudaTarget
+        return CudaTarget(arch or DEFAULT_ARCH)
+    raise ValueError(f"unknown target {name!r}; expected 'cpu' or 'cuda'")

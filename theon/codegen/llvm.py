@@ -35,6 +35,16 @@ def host_machine():
 
 
 @functools.lru_cache(maxsize=None)
+def nvptx_machine(arch):
+    """A target machine emitting PTX for GPU architecture ``arch`` ('sm_80', 'sm_90', ...)."""
+    llvm = binding()
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    target = llvm.Target.from_triple("nvptx64-nvidia-cuda")
+    return target.create_target_machine(cpu=arch, opt=CODEGEN_LEVEL)
+
+
+@functools.lru_cache(maxsize=None)
 def host_description():
     """(triple, cpu name, features, LLVM version): everything that changes the code."""
     llvm = binding()

@@ -15,7 +15,8 @@ def for_range(builder, start, stop, name="i", step=1):
     ----------
     builder : llvmlite.ir.IRBuilder
     start, stop : llvmlite.ir.Value (i64)
-    step : int
+    step : int or llvmlite.ir.Value
+        A constant, or an i64 value (a grid-stride loop's stride).
     """
     entry = builder.block
     header = builder.append_basic_block(f"{name}.header")
@@ -28,7 +29,8 @@ def for_range(builder, start, stop, name="i", step=1):
     builder.cbranch(builder.icmp_signed("<", index, stop), body, done)
     builder.position_at_end(body)
     yield index
-    following = builder.add(index, I64(step), name=f"{name}.next", flags=("nsw",))
+    increment = I64(step) if isinstance(step, int) else step
+    following = builder.add(index, increment, name=f"{name}.next", flags=("nsw",))
     index.add_incoming(following, builder.block)
     builder.branch(header)
     builder.position_at_end(done)

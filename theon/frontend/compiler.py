@@ -73,6 +73,17 @@ def compile_graph(graph, target_name, name, watch):
                     _count_kernels(schedule) - loaded.compiled, nodes)
 
 
+def compile_graph_to_ptx(graph, name, watch):
+    """(Schedule, CompiledModule of PTX) for ``graph`` on the CUDA target.  Generating PTX
+    needs only llvmlite; loading and launching it is the CUDA runtime's job (issue #7)."""
+    from ..codegen import compile_steps, get_target
+    schedule, nodes = _run_passes(graph, watch)
+    steps = {s.symbol: s for s in schedule.steps if isinstance(s, ir.KernelStep)}
+    target = get_target("cuda")
+    ptx = compile_steps(list(steps.values()), target, name or "function", watch)
+    return Compiled(schedule, {}, "miss", len(steps), 0, nodes), ptx
+
+
 def _schedule_from_disk(disk, key):
     if disk is None:
         return None

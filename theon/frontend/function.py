@@ -13,7 +13,7 @@ from ..config import config
 from ..ir.printing import format_schedule
 from ..runtime.executable import Executable
 from ..stopwatch import Stopwatch
-from .compiler import compile_graph
+from .compiler import compile_graph, compile_graph_to_ptx
 from .variable import Variable, as_tensor_variable
 
 
@@ -105,14 +105,21 @@ class Function:
 
         Parameters
         ----------
-        kind : {'ir', 'llvm', 'opt', 'asm'}
+        kind : {'ir', 'llvm', 'opt', 'asm', 'ptx'}
             'ir': theon's schedule with each kernel's scalar body; 'llvm': the LLVM IR
-            theon emits; 'opt': the same after LLVM's optimiser; 'asm': machine code.
+            theon emits; 'opt': the same after LLVM's optimiser; 'asm': machine code (PTX
+            for target='cuda'); 'ptx': the PTX of a function compiled for target='cuda'.
         """
         if kind == "ir":
             return format_schedule(self.schedule)
+        if kind == "ptx":
+            if self._target_name != "cuda":
+                raise ValueError("source: kind 'ptx' needs a function compiled with "
+                                 "target='cuda'")
+            return self._executable.ptx.code.decode()
         if kind not in ("llvm", "opt", "asm"):
-            raise ValueError(f"source: kind {kind!r}; expected 'ir', 'llvm', 'opt' or 'asm'")
+            raise ValueError(f"source: kind {kind!r}; expected 'ir', 'llvm', 'opt', 'asm' "
+                             "or 'ptx'")
         from ..codegen import compile_steps, get_target
         target = get_target(self._target_name)
         steps = {s.symbol: s for s in self.schedule.steps if isinstance(s, ir.KernelStep)}
@@ -143,8 +150,10 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     allow_input_downcast : bool or None
         True: convert inputs of any dtype.  None (default): also accept Python floats for
         float32 inputs.  False: accept only conversions that lose nothing.
-    target : {'cpu'}, optional
-        Defaults to ``theon.config.target``.
+    target : {'cpu', 'cuda'}, optional
+        Defaults to ``theon.config.target``.  'cuda' generates PTX (``f.source('ptx')``) on
+        any machine; launching it is not implemented yet (#7), so calling such a function
+        raises RuntimeError.
     name : str, optional
     mode : ignored
         Accepted for Theano compatibility.
@@ -176,12 +185,16 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     watch = Stopwatch()
     watch.stages["build"] = time.perf_counter() - start
     target_name = target or config.target
-    if target_name != "cpu":
-        raise ValueError(f"function: target {target_name!r} is not available; expected 'cpu'")
-    compiled = compile_graph(graph, target_name, name, watch)
-    executable = Executable(compiled.schedule, compiled.addresses,
-                            [names.get(i, f"input {k}") for k, i in enumerate(graph.inputs)],
-                            allow_input_downcast, target_name)
+    if target_name == "cuda":
+        compiled, ptx = compile_graph_to_ptx(graph, name, watch)
+        executable = _NoCudaRuntime(compiled.schedule, ptx)
+    elif target_name == "cpu":
+        compiled = compile_graph(graph, target_name, name, watch)
+        executable = Executable(compiled.schedule, compiled.addresses,
+                                [names.get(i, f"input {k}") for k, i in enumerate(graph.inputs)],
+                                allow_input_downcast, target_name)
+    else:
+        raise ValueError(f"function: unknown target {target_name!r}; expected 'cpu' or 'cuda'")
     total = time.perf_counter() - start
     report = CompileReport(_in_pipeline_order(watch.stages), total, compiled.cache,
                            compiled.kernels_compiled + compiled.kernels_cached,
@@ -193,6 +206,24 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     result = Function(executable, single, report, target_name, name)
     result.trust_input = trust_input
     return result
+
+
+class _NoCudaRuntime:
+    """What a function compiled for target='cuda' runs: its PTX exists (``f.source('ptx')``),
+    but no CUDA runtime exists in theon yet to load and launch it (issue #7)."""
+
+    def __init__(self, schedule, ptx):
+        self.schedule = schedule
+        self.ptx = ptx
+
+    def caller(self, single, trusted=False):
+        """A callable that explains why it cannot run."""
+        def call(*args):
+            raise RuntimeError("theon: this function was compiled for target='cuda'; its PTX "
+                               "is available through f.source('ptx'), but theon cannot "
+                               "launch CUDA kernels yet (issue #7); compile with "
+                               "target='cpu' to run it")
+        return call
 
 
 def _in_pipeline_order(stages):

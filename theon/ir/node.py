@@ -8,6 +8,17 @@ import itertools
 import weakref
 
 
+HOST_OPS = {}  # class name -> op class, for the ops a serialised schedule rebuilds by key
+
+
+def host_op(cls):
+    """Class decorator for an op (a frozen dataclass whose fields are JSON values: ints,
+    floats, strings, bools, None, tuples of them) that may run as a schedule's host step.
+    Its key is ``(class name, *field values)`` and ``ir.serialize`` rebuilds it from that."""
+    HOST_OPS[cls.__name__] = cls
+    return cls
+
+
 class Op:
     """Base of every op.  Subclasses are frozen dataclasses: their fields are attributes and
     are part of a node's identity, so they must be hashable.
@@ -24,8 +35,10 @@ class Op:
         raise NotImplementedError(type(self).__name__)
 
     def key(self):
-        """A deterministic tuple of plain values identifying this op across processes."""
-        return (type(self).__name__, self.name)
+        """A deterministic tuple of plain values identifying this op across processes:
+        its class name and, for dataclass ops, its field values."""
+        fields = getattr(self, "__dataclass_fields__", {})
+        return (type(self).__name__,) + tuple(getattr(self, name) for name in fields)
 
     def describe(self):
         """Short text used by printers: the name and any attributes worth showing."""

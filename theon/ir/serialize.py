@@ -1,7 +1,7 @@
 """(De)serialisation of schedules: JSON for structure, raw bytes for constant arrays.
 
 Nothing here pickles or evaluates: decoding reads a JSON document and numpy buffers, and
-rebuilds ops only through the table ``_OP_DECODERS``.  Any malformed input raises
+rebuilds ops only from the classes registered with ``ir.node.host_op``.  Any malformed input raises
 ``SerializationError``.
 """
 import json
@@ -9,10 +9,11 @@ import struct
 
 import numpy as np
 
+from . import ops as _ops  # noqa: F401  (importing the catalogue registers the host ops)
 from . import scalar as s
 from .kernel import HostStep, Kernel, KernelStep, Schedule
+from .node import HOST_OPS
 from .ops.elementwise import ELEMENTWISE, cast_op
-from .ops.shape import Shape
 from .types import TensorType
 
 FORMAT = 2  # 2: kernels record whether they gather strided inputs
@@ -108,10 +109,20 @@ def _load_step(spec):
         return KernelStep(_load_kernel(spec["kernel"]), tuple(spec["inputs"]),
                           tuple(spec["outputs"]), spec["symbol"])
     key = spec["host"]
-    decoder = _OP_DECODERS.get(key[0])
-    if decoder is None:
+    if key[0] == "Elementwise":
+        op = _elementwise(key)
+    elif key[0] in HOST_OPS:
+        op = HOST_OPS[key[0]](*[_tuples(value) for value in key[1:]])
+    else:
         raise SerializationError(f"unknown host op {key[0]!r}")
-    return HostStep(decoder(key), tuple(spec["inputs"]), spec["output"])
+    return HostStep(op, tuple(spec["inputs"]), spec["output"])
+
+
+def _tuples(value):
+    """JSON's lists back to the tuples ops hold."""
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value
 
 
 def _kernel(kernel):
@@ -146,8 +157,3 @@ def _elementwise(key):
         return cast_op(dict(attrs)["dtype"])
     return ELEMENTWISE[name]
 
-
-_OP_DECODERS = {
-    "Shape": lambda key: Shape(key[1]),
-    "Elementwise": _elementwise,
-}

@@ -251,8 +251,11 @@ class Executable:
             if isinstance(step, KernelStep) else HostCall(step, schedule.slot_types)
             for step in schedule.steps)
         # outputs that are inputs or constants are copied: callers may modify results
+        # (a host op that returns a view of its input, such as a transpose, does not count:
+        # the caller must not receive an array aliasing its own input)
         produced = {slot for step in schedule.steps
                     for slot in (step.outputs if isinstance(step, KernelStep) else
+                                 () if getattr(step.op, "returns_view", False) else
                                  (step.output,))}
         # and an output returned twice is copied the second time (Theano returns distinct
         # arrays: writing to one must not change the other)

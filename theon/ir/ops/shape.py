@@ -4,10 +4,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ShapeError
-from ..node import Op
+from ..node import Op, host_op
 from ..types import TensorType
 
 
+@host_op
 @dataclass(frozen=True)
 class Shape(Op):
     """The shape of the input as an int64 vector, or with ``axis`` one length (a scalar)."""
@@ -27,9 +28,6 @@ class Shape(Op):
     def impl(self, array):
         shape = np.asarray(np.shape(array), dtype=np.int64)
         return shape if self.axis is None else shape[self.axis]
-
-    def key(self):
-        return ("Shape", self.axis)
 
     def describe(self):
         return "shape" if self.axis is None else f"shape[{self.axis}]"

@@ -18,14 +18,14 @@ in vector form.
 """
 from llvmlite import ir
 
-from ..ir import dtypes, scalar
-from .body import emit_body
+from ..ir import TensorType, dtypes, scalar
+from .body import constant, emit_body
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
 from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
                    vector_bytes)
 from .loops import branch_value, for_range
 from .target import CompiledModule, Target
-from .types import memory_type
+from .types import memory_type, register_type
 
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
@@ -45,6 +45,8 @@ class CpuTarget(Target):
         element type."""
         width = max(dtypes.itemsize(n.dtype) for n in scalar.topological(kernel.body))
         width = max([width] + [dtypes.itemsize(t.dtype) for t in kernel.in_types])
+        if _widened(kernel):
+            width = 8  # float32 sums accumulate in float64 lanes
         return max(1, vector_bytes() // width)
 
     @property
@@ -52,16 +54,26 @@ class CpuTarget(Target):
         return host_description()[0]
 
     def define_kernel(self, module, step):
-        """Emit ``step.symbol``: the loop nest over the kernel's domain around its body."""
+        """Emit ``step.symbol``: the loop nest over the kernel's domain around its body.
+
+        A reduction kernel takes one more array after its output, the domain's extents
+        (int64), since its output lacks the reduced ones; its output is passed with the
+        reduced axes kept (length 1) and pre-filled with the combiner's identity."""
         kernel = step.kernel
-        types = kernel.in_types + kernel.out_types
-        signature = ir.FunctionType(I32, [PTR] * len(types) + [I64, I64])
+        types = kernel.in_types + _output_types(kernel)
+        extra = 1 if kernel.reduce is not None else 0
+        signature = ir.FunctionType(I32, [PTR] * (len(types) + extra) + [I64, I64])
         function = ir.Function(module, signature, name=step.symbol)
         builder = ir.IRBuilder(function.append_basic_block("entry"))
         *arrays, begin, end = function.args
         views = [_ArrayView(builder, array, ttype, kernel.ndim, kernel.strided)
                  for array, ttype in zip(arrays, types)]
-        shape = views[len(kernel.in_types)].shape()
+        if kernel.reduce is not None:
+            extents = _field(builder, arrays[-1], ARRAY_DATA)
+            shape = [builder.load(builder.gep(extents, [I64(axis)], source_etype=I64), typ=I64)
+                     for axis in range(kernel.ndim)]
+        else:
+            shape = views[len(kernel.in_types)].shape()
         empty = ir.IntType(1)(0)
         for length in shape:
             empty = builder.or_(empty, builder.icmp_signed("==", length, I64(0)))
@@ -76,19 +88,24 @@ class CpuTarget(Target):
             strided = builder.or_(strided, view.strided_inner())
         with builder.if_then(builder.or_(misaligned, strided), likely=False):
             builder.ret(I32(1))
-        _emit_loops(builder, kernel, views, shape, begin, end, self.vector_lanes(kernel))
+        inner = _emit_inner if kernel.reduce is None else _emit_reduce_inner
+        _emit_loops(builder, kernel, views, shape, begin, end, self.vector_lanes(kernel),
+                    inner)
         builder.ret(I32(0))
-        self._define_whole_range(module, function, step, kernel, types)
+        self._define_whole_range(module, function, step, kernel, len(types) + extra)
         return function
 
-    def _define_whole_range(self, module, function, step, kernel, types):
+    def _define_whole_range(self, module, function, step, kernel, n_arrays):
         """``symbol.all``: the kernel over its whole domain; no integer arguments to convert,
         which makes the serial call from Python cheaper."""
-        signature = ir.FunctionType(I32, [PTR] * len(types))
+        signature = ir.FunctionType(I32, [PTR] * n_arrays)
         whole = ir.Function(module, signature, name=f"{step.symbol}.all")
         builder = ir.IRBuilder(whole.append_basic_block("entry"))
         extent = I64(1)
-        if kernel.ndim:
+        if kernel.ndim and kernel.reduce is not None:
+            extents = _field(builder, whole.args[-1], ARRAY_DATA)
+            extent = builder.load(extents, typ=I64)
+        elif kernel.ndim:
             first_output = whole.args[len(kernel.in_types)]
             dims = _field(builder, first_output, ARRAY_DIMS)
             extent = builder.load(dims, typ=I64)
@@ -268,31 +285,31 @@ def _field(builder, array, offset):
     return builder.load(address, typ=PTR)
 
 
-def _emit_loops(builder, kernel, views, shape, begin, end, lanes):
-    """Loops over axis 0 in [begin, end) and every other axis whole; the innermost axis runs
-    ``lanes`` elements at a time."""
+def _emit_loops(builder, kernel, views, shape, begin, end, lanes, inner):
+    """Loops over axis 0 in [begin, end) and every other axis whole; ``inner`` emits the
+    innermost axis, ``lanes`` elements at a time."""
     ndim = kernel.ndim
     if ndim == 0:
-        _emit_inner(builder, kernel, views, [v.data for v in views], I64(0), I64(1), lanes)
+        inner(builder, kernel, views, [v.data for v in views], I64(0), I64(1), lanes)
     elif ndim == 1:
-        _emit_inner(builder, kernel, views, [v.data for v in views], begin, end, lanes)
+        inner(builder, kernel, views, [v.data for v in views], begin, end, lanes)
     else:
         with for_range(builder, begin, end, "i0") as outer:
             offsets = [builder.mul(outer, v.strides[0]) for v in views]
-            _emit_middle(builder, kernel, views, shape, offsets, 1, lanes)
+            _emit_middle(builder, kernel, views, shape, offsets, 1, lanes, inner)
 
 
-def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes):
+def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes, inner):
     """Loops over axes ``axis .. ndim-2`` accumulating offsets, then the inner loop."""
     ndim = kernel.ndim
     if axis == ndim - 1:
         bases = [view.pointer(view.data, offset) for view, offset in zip(views, offsets)]
-        _emit_inner(builder, kernel, views, bases, I64(0), shape[axis], lanes)
+        inner(builder, kernel, views, bases, I64(0), shape[axis], lanes)
         return
     with for_range(builder, I64(0), shape[axis], f"i{axis}") as index:
         deeper = [builder.add(offset, builder.mul(index, view.strides[axis]))
                   for view, offset in zip(views, offsets)]
-        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes)
+        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes, inner)
 
 
 def _emit_inner(builder, kernel, views, bases, start, stop, lanes):
@@ -308,6 +325,142 @@ def _emit_inner(builder, kernel, views, bases, start, stop, lanes):
         limit = _splat(builder, remaining, lanes)
         mask = builder.icmp_signed("<", lane_ids, limit)
         _emit_elements(builder, kernel, views, bases, full_stop, lanes, mask)
+
+
+def _output_types(kernel):
+    """Types of the output arrays a kernel is passed: a reduction's keeps its reduced axes
+    (length 1, so they are read and written with stride 0)."""
+    if kernel.reduce is None:
+        return kernel.out_types
+    _, axes, _ = kernel.reduce
+    shape = tuple(1 if axis in axes else length
+                  for axis, length in enumerate(kernel.domain_shape))
+    return (TensorType(kernel.out_types[0].dtype, shape),)
+
+
+def _widened(kernel):
+    """Whether a reduction accumulates in float64 while its output is float32: a sum of 1e7
+    float32 values then loses nothing to the accumulation order."""
+    return kernel.reduce is not None and kernel.reduce[0] == "add" and \
+        kernel.out_types[0].dtype == "float32"
+
+
+def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
+    """The innermost axis of a reduction over [start, stop): whole vectors and one masked
+    vector folded into a vector accumulator then into the output element (inner axis
+    reduced), or folded lane by lane into the output row (inner axis kept)."""
+    combiner, axes, _ = kernel.reduce
+    out = views[-1]
+    dtype = kernel.out_types[0].dtype
+    accumulate = "float64" if _widened(kernel) else dtype
+    identity = _identity(combiner, accumulate, lanes)
+    count = builder.sub(stop, start)
+    full_stop = builder.add(start, builder.and_(count, I64(-lanes)))
+    remaining = builder.sub(stop, full_stop)
+    lane_ids = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
+    tail_mask = builder.icmp_signed("<", lane_ids, _splat(builder, remaining, lanes))
+    if kernel.ndim == 0 or (kernel.ndim - 1) in axes:
+        slot = _entry_alloca(builder, identity.type)
+        builder.store(identity, slot)
+
+        def fold(index, mask):
+            value = _reduced_value(builder, kernel, views, bases, index, lanes, mask,
+                                   accumulate, identity)
+            builder.store(_combine(builder, combiner, accumulate,
+                                   builder.load(slot, typ=identity.type), value), slot)
+
+        _over_vectors(builder, start, full_stop, remaining, tail_mask, lanes, fold)
+        total = _horizontal(builder, combiner, accumulate, builder.load(slot, typ=identity.type))
+        if accumulate != dtype:
+            total = builder.fptrunc(total, register_type(dtype))
+        current = out.load(bases[-1], I64(0), 1, None)
+        result = _combine(builder, combiner, dtype, _extract(builder, current), total)
+        out.store(_splat(builder, result, 1), bases[-1], I64(0), None)
+        return
+
+    def fold_row(index, mask):
+        value = _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype,
+                               _identity(combiner, dtype, lanes))
+        current = out.load(bases[-1], index, lanes, mask)
+        out.store(_combine(builder, combiner, dtype, current, value), bases[-1], index, mask)
+
+    _over_vectors(builder, start, full_stop, remaining, tail_mask, lanes, fold_row)
+
+
+def _over_vectors(builder, start, full_stop, remaining, tail_mask, lanes, emit):
+    """``emit(index, mask)`` for each whole vector of [start, full_stop), then once for the
+    masked remainder."""
+    with for_range(builder, start, full_stop, "v", step=lanes) as index:
+        emit(index, None)
+    with builder.if_then(builder.icmp_signed(">", remaining, I64(0)), likely=False):
+        emit(full_stop, tail_mask)
+
+
+def _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype, identity):
+    """The body's value at ``index`` in ``dtype``, with the identity in masked-off lanes."""
+    def load(position, _):
+        return views[position].load(bases[position], index, lanes, mask)
+
+    (value,) = emit_body(builder, kernel.body, load, CPU, lanes)
+    if dtype == "float64" and value.type != identity.type:
+        value = builder.fpext(value, identity.type)
+    if mask is not None:
+        value = builder.select(mask, value, identity)
+    return value
+
+
+def _identity(combiner, dtype, lanes):
+    from ..ir.ops.reduce import identity
+    return constant(identity(combiner, dtype), dtype, lanes)
+
+
+def _combine(builder, combiner, dtype, a, b):
+    """``a`` combined with ``b`` (scalars or vectors of ``dtype``)."""
+    if dtype == dtypes.BOOL:  # on bools min and * are and; max and + are or
+        if combiner in ("and", "minimum", "mul"):
+            return builder.and_(a, b)
+        return builder.or_(a, b)
+    floats = dtype in dtypes.FLOATS
+    if combiner == "add":
+        return builder.fadd(a, b) if floats else builder.add(a, b)
+    if combiner == "mul":
+        return builder.fmul(a, b) if floats else builder.mul(a, b)
+    if floats:
+        name = "llvm.maximum" if combiner == "maximum" else "llvm.minimum"
+        return _call_intrinsic(builder, name, [a, b])
+    compare = builder.icmp_signed if dtypes.is_signed(dtype) else builder.icmp_unsigned
+    return builder.select(compare(">" if combiner == "maximum" else "<", a, b), a, b)
+
+
+def _horizontal(builder, combiner, dtype, vector):
+    """The lanes of ``vector`` folded into one value, by halving (log2(lanes) steps)."""
+    lanes = vector.type.count
+    while lanes > 1:
+        half = lanes // 2
+        low = builder.shuffle_vector(vector, vector, ir.Constant(
+            ir.VectorType(I32, half), list(range(half))))
+        high = builder.shuffle_vector(vector, vector, ir.Constant(
+            ir.VectorType(I32, half), list(range(half, lanes))))
+        vector = _combine(builder, combiner, dtype, low, high)
+        lanes = half
+    return builder.extract_element(vector, I32(0))
+
+
+def _extract(builder, vector):
+    return builder.extract_element(vector, I32(0))
+
+
+def _entry_alloca(builder, value_type):
+    """A stack slot in the function's entry block (so LLVM promotes it to a register)."""
+    entry = builder.function.entry_basic_block
+    with builder.goto_block(entry):
+        builder.position_at_start(entry)
+        return builder.alloca(value_type)
+
+
+def _call_intrinsic(builder, name, args):
+    from .body import _intrinsic as overloaded
+    return overloaded(builder, name, args)
 
 
 def _emit_elements(builder, kernel, views, bases, index, lanes, mask):

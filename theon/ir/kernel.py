@@ -32,6 +32,12 @@ class Kernel(Op):
     strided : bool
         Whether inputs may be strided along the innermost axis (read by gathers).  The
         plain variant refuses them; the runtime compiles this one when it first meets one.
+    reduce : tuple or None
+        For a reduction kernel, ``(combiner, axes, keepdims)``: its one output is
+        ``body[0]`` folded with ``combiner`` over those axes of the domain, shaped as the
+        Reduce it computes.  The domain is then ``domain``.
+    domain : tuple or None
+        Static shape of the iteration domain of a reduction kernel (None: the outputs').
     """
 
     in_types: tuple
@@ -39,13 +45,20 @@ class Kernel(Op):
     body: tuple
     members: tuple
     strided: bool = False
+    reduce: tuple = None
+    domain: tuple = None
 
     name = "kernel"
 
     @property
+    def domain_shape(self):
+        """Static shape of the iteration domain."""
+        return self.domain if self.domain is not None else self.out_types[0].shape
+
+    @property
     def ndim(self):
         """Rank of the iteration domain."""
-        return self.out_types[0].ndim
+        return len(self.domain_shape)
 
     def infer_type(self, *types):
         if tuple(types) != self.in_types:
@@ -56,7 +69,13 @@ class Kernel(Op):
         ndim = self.ndim
         padded = [np.asarray(a).reshape((1,) * (ndim - np.ndim(a)) + np.shape(a))
                   for a in arrays]
-        return tuple(s.evaluate(self.body, padded))
+        values = s.evaluate(self.body, padded)
+        if self.reduce is None:
+            return tuple(values)
+        from .ops.reduce import COMBINERS
+        combiner, axes, keepdims = self.reduce
+        result = COMBINERS[combiner][0](values[0], axis=axes, keepdims=keepdims)
+        return (np.asarray(result).astype(self.out_types[0].dtype),)
 
     def key(self):
         return ("Kernel", self.digest())
@@ -64,7 +83,8 @@ class Kernel(Op):
     def digest(self):
         """Deterministic content hash of the kernel (types and body), for caches."""
         hasher = hashlib.blake2b(digest_size=20)
-        hasher.update(repr((self.in_types, self.out_types, self.strided)).encode())
+        hasher.update(repr((self.in_types, self.out_types, self.strided, self.reduce,
+                            self.domain)).encode())
         numbering = {}
         for node in s.topological(self.body):
             numbering[node] = len(numbering)
@@ -77,7 +97,7 @@ class Kernel(Op):
         return f"kernel[{shown}]"
 
     def __hash__(self):
-        return hash((self.in_types, self.out_types, self.body, self.strided))
+        return hash((self.in_types, self.out_types, self.body, self.strided, self.reduce))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from .node import HOST_OPS
 from .ops.elementwise import ELEMENTWISE, cast_op
 from .types import TensorType
 
-FORMAT = 2  # 2: kernels record whether they gather strided inputs
+FORMAT = 3  # 3: reduction kernels
 _MAGIC = b"THEONSCH"
 
 
@@ -134,7 +134,8 @@ def _kernel(kernel):
     return {"in_types": [_type(t) for t in kernel.in_types],
             "out_types": [_type(t) for t in kernel.out_types],
             "nodes": nodes, "body": [numbering[o] for o in kernel.body],
-            "members": list(kernel.members), "strided": kernel.strided}
+            "members": list(kernel.members), "strided": kernel.strided,
+            "reduce": kernel.reduce, "domain": kernel.domain}
 
 
 def _load_kernel(spec):
@@ -148,7 +149,8 @@ def _load_kernel(spec):
     return Kernel(in_types=tuple(_load_type(t) for t in spec["in_types"]),
                   out_types=tuple(_load_type(t) for t in spec["out_types"]),
                   body=tuple(nodes[i] for i in spec["body"]),
-                  members=tuple(spec["members"]), strided=bool(spec["strided"]))
+                  members=tuple(spec["members"]), strided=bool(spec["strided"]),
+                  reduce=_tuples(spec["reduce"]), domain=_tuples(spec["domain"]))
 
 
 def _elementwise(key):

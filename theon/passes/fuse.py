@@ -7,8 +7,9 @@ checked the inputs' shapes, the same shape).  A value whose shape differs from i
 consumer's (a computed vector broadcast over a matrix) ends a region, so no element is
 computed more than once; inputs and constants broadcast freely into kernels.
 """
-from ..ir import (Constant, ElementwiseOp, Kernel, Node, Output, consumers,
-                  scalar as s)
+from ..ir import (Constant, ElementwiseOp, Kernel, Node, Output, consumers, dtypes,
+                  scalar as s, toposort)
+from ..ir.ops.reduce import Reduce
 
 MAX_KERNEL_NODES = 2048  # larger regions are split: LLVM's time grows faster than linearly
 
@@ -57,7 +58,8 @@ def _creates_cycle(node, roots, groups, users):
         return candidate is node or (candidate in groups.parent and
                                      groups.find(candidate) in union)
 
-    frontier = [u for u in users[node] if not inside(u)]
+    # a reduction that recomputes ``node`` in its own kernel does not read it
+    frontier = [u for u in users[node] if not inside(u) and not _recomputes(u, node)]
     if len(roots) > 1:
         for root in roots:
             for member in groups.members[root]:
@@ -76,14 +78,33 @@ def _creates_cycle(node, roots, groups, users):
 
 
 def _assign_groups(order, users):
-    """Group fusible nodes, consumers first; returns the union-find."""
+    """Group fusible nodes, consumers first; returns the union-find.  A Reduce starts a
+    group of its own, which takes in the elementwise nodes that feed only it (their values
+    are folded, never stored)."""
     groups = _Groups()
+    reductions = {}  # root of a reduction group -> the Reduce
     for node in reversed(order):
+        if isinstance(node.op, Reduce):
+            groups.add(node)
+            reductions[node] = node
+            continue
         if not _fusible(node):
             continue
         pattern = node.type.broadcastable  # equal patterns: equal shapes at run time
-        roots = {groups.find(u) for u in users[node]
-                 if u in groups.parent and u.type.broadcastable == pattern}
+        user_roots = {groups.find(u) for u in users[node] if u in groups.parent}
+        reduction = next((r for r in user_roots if r in reductions), None)
+        if reduction is not None and len(user_roots) == 1 and \
+                pattern == reductions[reduction].inputs[0].type.broadcastable and \
+                all(u in groups.parent for u in users[node]) and \
+                len(groups.members[reduction]) < MAX_KERNEL_NODES:
+            # folded into the reduction: all its users are there, so it is never stored
+            groups.union([reduction], node)
+            continue
+        # otherwise it joins the elementwise groups of its users; a reduction among them
+        # recomputes it (_inline_cone) rather than reading it back from memory
+        roots = {r for r in user_roots if r not in reductions and any(
+            u in groups.parent and groups.find(u) is r and u.type.broadcastable == pattern
+            for u in users[node])}
         roots = sorted((r for r in roots if len(groups.members[r]) < MAX_KERNEL_NODES),
                        key=lambda r: r.serial)
         if roots and not _creates_cycle(node, roots, groups, users):
@@ -124,7 +145,10 @@ def _unit_order(order, groups):
 def _build_kernel(members, member_set, users, graph_outputs, memo):
     """The kernel node computing ``members`` (in topological order) and its outputs."""
     inputs, input_index, scalars = [], {}, {}
+    reduction = members[-1] if isinstance(members[-1].op, Reduce) else None
     for member in members:
+        if member is reduction:
+            break
         args = []
         for child in member.inputs:
             if child in member_set:
@@ -137,18 +161,82 @@ def _build_kernel(members, member_set, users, graph_outputs, memo):
                     inputs.append(child)
                 args.append(s.input_(input_index[child], child.type.dtype))
         scalars[member] = member.op.scalar_body(args)
-    outputs = [m for m in members
-               if m in graph_outputs or any(u not in member_set for u in users[m])]
-    kernel = Kernel(in_types=tuple(i.type for i in inputs),
-                    out_types=tuple(o.type for o in outputs),
-                    body=tuple(scalars[o] for o in outputs),
-                    members=tuple(m.op.describe() for m in members))
+    if reduction is not None:
+        kernel = _reduction_kernel(reduction, member_set, scalars, inputs, input_index,
+                                   members)
+        outputs = [reduction]
+    else:
+        outputs = [m for m in members
+                   if m in graph_outputs or any(u not in member_set for u in users[m])]
+        kernel = Kernel(in_types=tuple(i.type for i in inputs),
+                        out_types=tuple(o.type for o in outputs),
+                        body=tuple(scalars[o] for o in outputs),
+                        members=tuple(m.op.describe() for m in members))
     node = Node.make(kernel, [memo[i] for i in inputs])
     node.trace = members[-1].trace
     for index, out in enumerate(outputs):
         projected = Node.make(Output(index), (node,))
         projected.trace = out.trace
         memo[out] = projected
+
+
+def _reduction_kernel(reduction, member_set, scalars, inputs, input_index, members):
+    """The Kernel folding the Reduce ``reduction`` over the values its region computes."""
+    source = reduction.inputs[0]
+    if source in member_set:
+        value = scalars[source]
+    else:
+        value = _inline_cone(source, inputs, input_index)
+    op = reduction.op
+    accumulator = dtypes.BOOL if op.combiner in ("and", "or") else op.dtype
+    return Kernel(in_types=tuple(i.type for i in inputs), out_types=(reduction.type,),
+                  body=(s.cast(value, accumulator),),
+                  members=tuple(m.op.describe() for m in members),
+                  reduce=(op.combiner, op.axes, op.keepdims), domain=source.type.shape)
+
+
+MAX_RECOMPUTED_NODES = 64  # elementwise nodes a reduction recomputes instead of reading
+
+
+def _cone(source):
+    """The elementwise nodes a reduction of ``source`` recomputes: ``source`` and its
+    producers of the same broadcast pattern, at most MAX_RECOMPUTED_NODES of them."""
+    pattern = source.type.broadcastable
+    cone, stack = set(), [source]
+    while stack and len(cone) < MAX_RECOMPUTED_NODES:
+        node = stack.pop()
+        if node in cone or not _fusible(node) or node.type.broadcastable != pattern:
+            continue
+        cone.add(node)
+        stack.extend(node.inputs)
+    return cone
+
+
+def _recomputes(user, node):
+    """Whether ``user`` is a Reduce whose kernel recomputes ``node`` instead of reading it."""
+    return isinstance(user.op, Reduce) and node in _cone(user.inputs[0])
+
+
+def _inline_cone(source, inputs, input_index):
+    """The scalar DAG recomputing ``source`` from the leaves of its elementwise cone (nodes
+    of its broadcast pattern, at most MAX_RECOMPUTED_NODES), adding the leaves to
+    ``inputs``.  A reduction of exp(x - m) whose exp is also stored elsewhere (softmax)
+    then reads x once instead of reading the stored exps: one pass over memory less."""
+    cone = _cone(source)
+    scalars = {}
+    for node in toposort([source]):
+        if node in scalars:
+            continue
+        if node in cone:
+            scalars[node] = node.op.scalar_body([scalars[i] for i in node.inputs])
+        elif isinstance(node.op, Constant) and node.op.value.size == 1:
+            scalars[node] = s.const(node.op.value.reshape(()).item(), node.type.dtype)
+        elif any(node in n.inputs for n in cone) or node is source:
+            if node not in input_index:
+                input_index[node] = len(inputs)
+                inputs.append(node)
+            scalars[node] = s.input_(input_index[node], node.type.dtype)
+    return scalars[source]
 
 
 def fuse(graph):

@@ -20,7 +20,7 @@ class KernelCall:
     """One kernel step bound to its native entry points and its slots."""
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
-                 "names", "donor", "same_shape", "partial", "step", "target_name")
+                 "names", "donor", "same_shape", "partial", "step", "target_name", "reduction")
 
     def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
@@ -34,6 +34,7 @@ class KernelCall:
         self.label = kernel.describe()
         self.names = slot_names
         self.donor, self.same_shape, self.partial = _shape_plan(kernel, step.inputs)
+        self.reduction = _Reduction(kernel) if kernel.reduce is not None else None
 
     def output_shape(self, values):
         """The domain's shape from the inputs' shapes; ShapeError if they disagree."""
@@ -72,6 +73,9 @@ class KernelCall:
     def run(self, values):
         """Allocate this step's outputs into ``values`` and run the kernel (split across
         ``config.num_threads`` threads when it is large)."""
+        if self.reduction is not None:
+            values[self.outputs[0]] = self.reduction.run(self, values)
+            return
         shape = self.output_shape(values)
         outs = [np.empty(shape, dtype) for dtype in self.out_dtypes]
         args = [values[slot] for slot in self.inputs]
@@ -88,6 +92,8 @@ class KernelCall:
 
     def _bind(self, step, addresses):
         n_args = len(step.inputs) + len(step.outputs)
+        if step.kernel.reduce is not None:
+            n_args += 1  # the domain's extents
         arrays = [ctypes.py_object] * n_args
         # PYFUNCTYPE keeps the GIL (cheapest for small calls); CFUNCTYPE releases it so
         # worker threads run chunks of one kernel in parallel.
@@ -114,6 +120,39 @@ class KernelCall:
         status = self.serial(*copies)
         if status:
             raise RuntimeError(f"{self.label}: kernel failed with status {status}")
+
+
+class _Reduction:
+    """How a reduction kernel is called: its output starts as the combiner's identity with
+    the reduced axes kept, and the domain's extents are passed as one more array."""
+
+    def __init__(self, kernel):
+        from ..ir.ops.reduce import identity
+        self.combiner, self.axes, self.keepdims = kernel.reduce
+        self.dtype = np.dtype(kernel.out_types[0].dtype)
+        self.identity = identity(self.combiner, self.dtype.name)
+        self.out_shape = kernel.out_types[0].shape
+        self.label = kernel.describe()
+
+    def run(self, call, values):
+        """The reduced array for the inputs in ``values``."""
+        domain = call.output_shape(values)
+        if self.combiner in ("maximum", "minimum") and any(
+                domain[axis] == 0 for axis in self.axes):
+            raise ValueError(f"{self.label}: zero-size array to a reduction operation "
+                             f"{self.combiner}, which has no identity (domain {domain})")
+        kept = tuple(1 if axis in self.axes else length for axis, length in enumerate(domain))
+        out = np.full(kept, self.identity, dtype=self.dtype)
+        args = [values[slot] for slot in call.inputs] + [out, np.asarray(domain, np.int64)]
+        if domain and 0 not in self.axes and domain[0] > 1 and config.num_threads > 1 and \
+                np.prod(domain) >= threads.PARALLEL_MIN_ELEMENTS:
+            status = threads.parallel_for(call.parallel, args, domain[0], config.num_threads)
+        else:
+            status = call.serial(*args)
+        if status:
+            call._rerun_refused(args, status)
+        return out if self.keepdims else out.reshape(
+            tuple(n for axis, n in enumerate(kept) if axis not in self.axes))
 
 
 def _direct_caller(executable, kernel, single, trusted):
@@ -160,7 +199,7 @@ def _shape_plan(kernel, slots):
     """(donor slot, slots that must have the donor's shape, whether other inputs constrain
     the domain): the donor is an input whose shape is the domain's (same rank, broadcast
     exactly where the output does), so the common case needs only tuple comparisons."""
-    out_pattern = kernel.out_types[0].broadcastable
+    out_pattern = tuple(length == 1 for length in kernel.domain_shape)
     donor, same, partial = None, [], False
     for slot, ttype in zip(slots, kernel.in_types):
         if ttype.broadcastable == out_pattern:
@@ -200,7 +239,7 @@ def _axis_sources(kernel):
     axes = []
     for axis in range(ndim):
         sources = []
-        if kernel.out_types[0].shape[axis] != 1:
+        if kernel.domain_shape[axis] != 1:
             for position, ttype in enumerate(kernel.in_types):
                 own = axis - (ndim - ttype.ndim)
                 if own >= 0 and ttype.shape[own] != 1:
@@ -316,6 +355,7 @@ class Executable:
             return None
         kernel = self.calls[0]
         if not isinstance(kernel, KernelCall) or len(kernel.outputs) != 1 or \
+                kernel.reduction is not None or \
                 kernel.inputs != tuple(range(self.n_inputs)) or \
                 self.outputs != kernel.outputs:
             return None

@@ -18,11 +18,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import sections, timing  # noqa: E402
+from benchmarks import sections, tensor_sections, timing  # noqa: E402
 
 SECTIONS = {"W1": sections.w1_runtime, "W6": sections.w6_overhead,
             "cold": sections.cold_compile, "chain": sections.chain_compile,
-            "import": sections.import_time}
+            "import": sections.import_time, "W2": tensor_sections.w2_reductions,
+            "linalg": tensor_sections.linalg}
 COLUMNS = [("section", "Section"), ("case", "Case"), ("metric", "Metric"), ("theon", "theon"),
            ("peers", "Peers (same run)"), ("ratio", "Ratio"), ("target", "Target"),
            ("verdict", "Verdict"), ("note", "Notes")]

@@ -13,7 +13,7 @@ broadcast along), and the number of elements.
 """
 from llvmlite import ir
 
-from ..ir import dtypes
+from ..ir import CompileError, dtypes
 from .body import emit_body
 from .llvm import nvptx_machine, optimize, parse_and_verify
 from .loops import for_range
@@ -40,6 +40,9 @@ class CudaTarget(Target):
     def define_kernel(self, module, step):
         """Emit ``step.symbol`` as a grid-stride ``ptx_kernel`` over the flattened domain."""
         kernel = step.kernel
+        if kernel.reduce is not None:
+            raise CompileError(f"{kernel.describe()}: reductions are not lowered for CUDA "
+                               "yet (block-level reduction trees are issue #7's)")
         types = kernel.in_types + kernel.out_types
         ndim = kernel.ndim
         strided = [[axis for axis in range(ndim) if not _broadcasts(ttype, axis, ndim)]

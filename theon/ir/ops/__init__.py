@@ -3,3 +3,5 @@ from .leaf import Input, Constant, Output
 from .shape import Shape
 from .elementwise import ElementwiseOp, ELEMENTWISE, cast_op
 from . import elementwise
+from .linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
+from .reduce import ArgReduce, Reduce

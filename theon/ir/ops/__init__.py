@@ -5,3 +5,6 @@ from .elementwise import ElementwiseOp, ELEMENTWISE, cast_op
 from . import elementwise
 from .linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
 from .reduce import ArgReduce, Reduce
+from .shape_ops import (ARange, Alloc, CumOp, Diag, DimShuffle, Join, Repeat, Reshape, Roll,
+                        Sort, SplitPart, Tile)
+from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor

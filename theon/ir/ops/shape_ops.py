@@ -1,0 +1,570 @@
+"""Shape operations: reshape, dimshuffle, join, split, alloc, arange and the host-only array
+functions (tile, repeat, roll, sort, argsort, cumsum/cumprod, diag).
+
+None of these has a kernel lowering: each runs on the host through ``impl``.  Ops whose
+``impl`` returns a view of an input set ``returns_view``; kernels downstream read the view
+in place (through its strides) and the runtime copies it only when it is a function output.
+
+Parameters that may be symbolic (a shape, arange's bounds, a shift) are split in two: an
+attribute holding every entry known when the graph is built (None for the others), and one
+0-d input node per None entry, in order.  The static output shape is derived from the known
+entries, so ``zeros((2, 3))`` has type ``[2, 3]`` and ``zeros((n, 3))`` has ``[?, 3]``.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import DTypeError, ShapeError
+from ..node import Op, host_op
+from ..types import TensorType
+
+
+def _dims(shape):
+    """Text of a static shape: '(?, 3)'."""
+    inner = ", ".join("?" if length is None else str(length) for length in shape)
+    return f"({inner}{',' if len(shape) == 1 else ''})"
+
+
+def _check_parameters(name, static, types, allowed=dtypes.INTEGRAL):
+    """DTypeError/ShapeError unless ``types`` are one 0-d input of an allowed dtype per None
+    entry of ``static``."""
+    wanted = sum(1 for entry in static if entry is None)
+    if len(types) != wanted:
+        raise ShapeError(f"{name}: expected {wanted} symbolic parameter inputs, got {len(types)}")
+    for index, ttype in enumerate(types):
+        if ttype.ndim != 0:
+            raise ShapeError(f"{name}: parameter input {index} has rank {ttype.ndim}; "
+                             "expected a scalar")
+        if ttype.dtype not in allowed:
+            kind = "a numeric" if dtypes.FLOATS[0] in allowed else "an integer"
+            raise DTypeError(f"{name}: parameter input {index} has dtype {ttype.dtype}; "
+                             f"expected {kind} dtype")
+
+
+def _merge(static, values, convert=int):
+    """``static`` with its None entries replaced, in order, by the run-time ``values``."""
+    values = iter(values)
+    return tuple(convert(next(values)) if entry is None else entry for entry in static)
+
+
+def _int(value):
+    """A run-time scalar parameter as a Python int."""
+    return int(np.asarray(value).item())
+
+
+def _product(lengths):
+    """Product of static lengths, or None when one is unknown."""
+    if any(length is None for length in lengths):
+        return None
+    return math.prod(lengths)
+
+
+def _axis_in_range(name, axis, ndim):
+    if axis is not None and not 0 <= axis < ndim:
+        raise ShapeError(f"{name}: axis {axis} is out of range for a tensor of rank {ndim}")
+
+
+# ---- views: reshape, dimshuffle -----------------------------------------------------------
+
+@host_op
+@dataclass(frozen=True)
+class Reshape(Op):
+    """The input with a new shape of the same size; -1 (at most once) is inferred.
+
+    Attributes
+    ----------
+    shape : tuple
+        Per output dimension an int (-1 allowed once) or None for a symbolic length, which
+        is the next parameter input.
+    """
+
+    shape: tuple
+
+    name = "reshape"
+    returns_view = True  # numpy reshapes contiguous arrays without copying
+
+    def infer_type(self, ttype, *parameter_types):
+        _check_parameters(self.name, self.shape, parameter_types)
+        if sum(1 for length in self.shape if length == -1) > 1:
+            raise ShapeError(f"reshape: more than one -1 in shape {_dims(self.shape)}")
+        if any(length is not None and length < -1 for length in self.shape):
+            raise ShapeError(f"reshape: negative length in shape {_dims(self.shape)}")
+        out = [None if length == -1 else length for length in self.shape]
+        size = _product(ttype.shape)
+        known = _product([length for length in self.shape if length != -1])
+        if size is not None and known is not None:
+            if -1 in self.shape:
+                if known == 0 or size % known:
+                    raise ShapeError(f"reshape: cannot reshape a tensor of static shape "
+                                     f"{_dims(ttype.shape)} into shape {_dims(self.shape)}")
+                out[self.shape.index(-1)] = size // known
+            elif size != known:
+                raise ShapeError(f"reshape: cannot reshape a tensor of static shape "
+                                 f"{_dims(ttype.shape)} (size {size}) into shape "
+                                 f"{_dims(self.shape)} (size {known})")
+        return TensorType(ttype.dtype, tuple(out))
+
+    def impl(self, array, *parameters):
+        shape = _merge(self.shape, parameters, _int)
+        array = np.asarray(array)
+        rest = [length for length in shape if length != -1]
+        if any(length < 0 for length in rest):
+            raise ValueError(f"reshape: negative length in shape {shape}")
+        known = math.prod(rest)
+        if -1 in shape:
+            if known == 0 or array.size % known:
+                raise ValueError(f"reshape: cannot reshape an array of shape {array.shape} "
+                                 f"into shape {shape}")
+        elif known != array.size:
+            raise ValueError(f"reshape: cannot reshape an array of shape {array.shape} "
+                             f"(size {array.size}) into shape {shape} (size {known})")
+        return array.reshape(shape)
+
+    def describe(self):
+        return f"reshape{_dims(self.shape)}"
+
+
+@host_op
+@dataclass(frozen=True)
+class DimShuffle(Op):
+    """Theano's dimshuffle: reorder dimensions, insert broadcastable ones ('x') and drop
+    broadcastable ones (those not named in the pattern).
+
+    Attributes
+    ----------
+    pattern : tuple
+        Per output dimension, the input dimension it comes from or 'x'.
+    """
+
+    pattern: tuple
+
+    name = "dimshuffle"
+    returns_view = True
+
+    def infer_type(self, ttype):
+        kept = [entry for entry in self.pattern if entry != "x"]
+        for entry in kept:
+            if not isinstance(entry, int) or not 0 <= entry < ttype.ndim:
+                raise ShapeError(f"{self.describe()}: entry {entry!r} is not 'x' or a "
+                                 f"dimension of the input (shape {_dims(ttype.shape)})")
+        if len(set(kept)) != len(kept):
+            raise ShapeError(f"{self.describe()}: a dimension appears twice")
+        for axis, length in enumerate(ttype.shape):
+            if axis not in kept and length != 1:
+                raise ShapeError(
+                    f"{self.describe()}: cannot drop dimension {axis} of the input of shape "
+                    f"{_dims(ttype.shape)}: only broadcastable dimensions (static length 1) "
+                    f"can be dropped; the output would have shape "
+                    f"{_dims(self._out_shape(ttype))}")
+        return TensorType(ttype.dtype, self._out_shape(ttype))
+
+    def _out_shape(self, ttype):
+        return tuple(1 if entry == "x" else ttype.shape[entry] for entry in self.pattern)
+
+    def impl(self, array):
+        array = np.asarray(array)
+        kept = [entry for entry in self.pattern if entry != "x"]
+        dropped = [axis for axis in range(array.ndim) if axis not in kept]
+        for axis in dropped:
+            if array.shape[axis] != 1:
+                raise ValueError(f"{self.describe()}: cannot drop dimension {axis} of an "
+                                 f"array of shape {array.shape}: its length is not 1")
+        # the dropped axes go last, where indexing them with 0 removes them (still a view)
+        view = np.transpose(array, kept + dropped)[(Ellipsis,) + (0,) * len(dropped)]
+        inserted = [index for index, entry in enumerate(self.pattern) if entry == "x"]
+        return np.expand_dims(view, tuple(inserted)) if inserted else view
+
+    def describe(self):
+        return "dimshuffle{" + ",".join(str(entry) for entry in self.pattern) + "}"
+
+
+# ---- joining and splitting ----------------------------------------------------------------
+
+@host_op
+@dataclass(frozen=True)
+class Join(Op):
+    """The inputs concatenated along ``axis``; the output dtype is their numpy upcast."""
+
+    axis: int
+
+    name = "join"
+
+    def infer_type(self, *types):
+        if not types:
+            raise ShapeError("join: expected at least one input")
+        first = types[0]
+        _axis_in_range(self.describe(), self.axis, first.ndim)
+        out = list(first.shape)
+        for index, ttype in enumerate(types[1:], start=1):
+            if ttype.ndim != first.ndim:
+                raise ShapeError(f"{self.describe()}: input {index} has rank {ttype.ndim} "
+                                 f"(shape {_dims(ttype.shape)}); expected rank {first.ndim} "
+                                 f"to match input 0 (shape {_dims(first.shape)})")
+            for axis, length in enumerate(ttype.shape):
+                if axis == self.axis:
+                    continue
+                if None not in (out[axis], length) and out[axis] != length:
+                    raise ShapeError(
+                        f"{self.describe()}: input {index} has static shape "
+                        f"{_dims(ttype.shape)}; expected length {out[axis]} at axis {axis} "
+                        f"to match input 0 (static shape {_dims(first.shape)})")
+                if out[axis] is None:
+                    out[axis] = length
+        out[self.axis] = _sum([ttype.shape[self.axis] for ttype in types])
+        return TensorType(dtypes.upcast(*[t.dtype for t in types]), tuple(out))
+
+    def impl(self, *arrays):
+        arrays = [np.asarray(a) for a in arrays]
+        first = arrays[0]
+        for index, array in enumerate(arrays[1:], start=1):
+            others = [n for axis, n in enumerate(array.shape) if axis != self.axis]
+            expected = [n for axis, n in enumerate(first.shape) if axis != self.axis]
+            if array.ndim != first.ndim or others != expected:
+                raise ValueError(f"{self.describe()}: input {index} has shape {array.shape}; "
+                                 f"expected the shape of input 0 {first.shape} except along "
+                                 f"axis {self.axis}")
+        dtype = dtypes.upcast(*[a.dtype.name for a in arrays])
+        return np.concatenate(arrays, axis=self.axis).astype(dtype, copy=False)
+
+    def describe(self):
+        return f"join(axis={self.axis})"
+
+
+def _sum(lengths):
+    return None if any(length is None for length in lengths) else sum(lengths)
+
+
+@host_op
+@dataclass(frozen=True)
+class SplitPart(Op):
+    """Part ``index`` of the input split along ``axis`` into consecutive pieces of lengths
+    ``sizes`` (known ints, or None: an int vector input gives them at run time)."""
+
+    axis: int
+    index: int
+    n_splits: int
+    sizes: tuple = None
+
+    name = "split"
+    returns_view = True
+
+    def infer_type(self, ttype, *sizes_type):
+        _axis_in_range(self.name, self.axis, ttype.ndim)
+        out = list(ttype.shape)
+        if self.sizes is None:
+            if len(sizes_type) != 1 or sizes_type[0].ndim != 1 \
+                    or sizes_type[0].dtype not in dtypes.INTEGRAL:
+                raise DTypeError("split: splits_size must be an integer vector")
+            out[self.axis] = None
+            return TensorType(ttype.dtype, tuple(out))
+        if len(self.sizes) != self.n_splits:
+            raise ShapeError(f"split: {len(self.sizes)} sizes {self.sizes} for "
+                             f"n_splits={self.n_splits}")
+        length = ttype.shape[self.axis]
+        if length is not None and sum(self.sizes) != length:
+            raise ShapeError(f"split: splits_size {self.sizes} sums to {sum(self.sizes)}; "
+                             f"expected the length {length} of axis {self.axis} of the input "
+                             f"(static shape {_dims(ttype.shape)})")
+        out[self.axis] = self.sizes[self.index]
+        return TensorType(ttype.dtype, tuple(out))
+
+    def impl(self, array, *sizes):
+        array = np.asarray(array)
+        if self.sizes is None:
+            sizes = tuple(int(n) for n in np.asarray(sizes[0]).reshape(-1))
+        else:
+            sizes = self.sizes
+        if len(sizes) != self.n_splits or any(n < 0 for n in sizes) \
+                or sum(sizes) != array.shape[self.axis]:
+            raise ValueError(f"split: splits_size {tuple(sizes)} (n_splits={self.n_splits}) "
+                             f"does not divide axis {self.axis} of an array of shape "
+                             f"{array.shape}")
+        start = sum(sizes[:self.index])
+        index = [slice(None)] * array.ndim
+        index[self.axis] = slice(start, start + sizes[self.index])
+        return array[tuple(index)]
+
+    def describe(self):
+        return f"split[{self.index}/{self.n_splits}](axis={self.axis})"
+
+
+# ---- allocation ---------------------------------------------------------------------------
+
+@host_op
+@dataclass(frozen=True)
+class Alloc(Op):
+    """A new tensor of ``shape`` filled with the (broadcast) first input.
+
+    Attributes
+    ----------
+    shape : tuple
+        Per dimension an int, or None: the next parameter input gives the length.
+    """
+
+    shape: tuple
+
+    name = "alloc"
+
+    def infer_type(self, value_type, *parameter_types):
+        _check_parameters(self.name, self.shape, parameter_types)
+        if value_type.ndim > len(self.shape):
+            raise ShapeError(f"alloc: value of shape {_dims(value_type.shape)} has more "
+                             f"dimensions than the target shape {_dims(self.shape)}")
+        out = list(self.shape)
+        offset = len(self.shape) - value_type.ndim
+        for axis, length in enumerate(value_type.shape):
+            target = out[offset + axis]
+            if length in (None, 1):
+                continue
+            if target is not None and target != length:
+                raise ShapeError(f"alloc: value of static shape {_dims(value_type.shape)} "
+                                 f"does not broadcast to shape {_dims(self.shape)}")
+            out[offset + axis] = length
+        return TensorType(value_type.dtype, tuple(out))
+
+    def impl(self, value, *parameters):
+        shape = _merge(self.shape, parameters, _int)
+        value = np.asarray(value)
+        if any(length < 0 for length in shape):
+            raise ValueError(f"alloc: negative length in shape {shape}")
+        try:
+            np.broadcast_shapes(value.shape, shape)
+            out = np.empty(shape, dtype=value.dtype)
+            out[...] = value
+        except ValueError:
+            raise ValueError(f"alloc: value of shape {value.shape} does not broadcast to "
+                             f"shape {shape}") from None
+        return out
+
+    def describe(self):
+        return f"alloc{_dims(self.shape)}"
+
+
+@host_op
+@dataclass(frozen=True)
+class ARange(Op):
+    """numpy's ``arange(start, stop, step, dtype)``; ``bounds`` holds the known values of
+    (start, stop, step), None where a scalar input gives it."""
+
+    bounds: tuple
+    dtype: str
+
+    name = "arange"
+
+    def infer_type(self, *parameter_types):
+        _check_parameters(self.name, self.bounds, parameter_types,
+                          dtypes.INTEGRAL + dtypes.FLOATS)
+        if self.bounds[2] == 0:
+            raise ShapeError("arange: step is 0")
+        if None in self.bounds:
+            return TensorType(self.dtype, (None,))
+        return TensorType(self.dtype, (_arange_length(*self.bounds),))
+
+    def impl(self, *parameters):
+        start, stop, step = _merge(self.bounds, parameters, _number)
+        if step == 0:
+            raise ValueError("arange: step is 0")
+        return np.arange(start, stop, step, dtype=self.dtype)
+
+    def describe(self):
+        return "arange(" + ", ".join("?" if b is None else str(b) for b in self.bounds) + ")"
+
+
+def _number(value):
+    return np.asarray(value).item()
+
+
+def _arange_length(start, stop, step):
+    """numpy's length of arange(start, stop, step)."""
+    return max(0, math.ceil((stop - start) / step))
+
+
+# ---- array functions run on the host ------------------------------------------------------
+
+@host_op
+@dataclass(frozen=True)
+class Tile(Op):
+    """numpy's ``tile(x, reps)`` with known ``reps``."""
+
+    reps: tuple
+
+    name = "tile"
+
+    def infer_type(self, ttype):
+        ndim = max(ttype.ndim, len(self.reps))
+        shape = (1,) * (ndim - ttype.ndim) + ttype.shape
+        reps = (1,) * (ndim - len(self.reps)) + self.reps
+        return TensorType(ttype.dtype, tuple(
+            None if length is None else length * rep for length, rep in zip(shape, reps)))
+
+    def impl(self, array):
+        return np.tile(np.asarray(array), self.reps)
+
+    def describe(self):
+        return f"tile{self.reps}"
+
+
+@host_op
+@dataclass(frozen=True)
+class Repeat(Op):
+    """numpy's ``repeat(x, repeats, axis)``: ``repeats`` is a known int or tuple of ints, or
+    None for a run-time int scalar or vector (the second input)."""
+
+    axis: int = None
+    repeats: object = None
+
+    name = "repeat"
+
+    def infer_type(self, ttype, *repeats_type):
+        _axis_in_range(self.name, self.axis, ttype.ndim)
+        length = _product(ttype.shape) if self.axis is None else ttype.shape[self.axis]
+        if self.repeats is None:
+            if len(repeats_type) != 1 or repeats_type[0].ndim > 1 \
+                    or repeats_type[0].dtype not in dtypes.INTEGRAL:
+                raise DTypeError("repeat: repeats must be an integer scalar or vector")
+            out_length = None
+        elif isinstance(self.repeats, int):
+            out_length = None if length is None else length * self.repeats
+        else:
+            if length is not None and len(self.repeats) != length:
+                raise ShapeError(f"repeat: {len(self.repeats)} repeats for an axis of length "
+                                 f"{length} (input static shape {_dims(ttype.shape)})")
+            out_length = sum(self.repeats)
+        if self.axis is None:
+            return TensorType(ttype.dtype, (out_length,))
+        shape = list(ttype.shape)
+        shape[self.axis] = out_length
+        return TensorType(ttype.dtype, tuple(shape))
+
+    def impl(self, array, *repeats):
+        repeats = np.asarray(repeats[0]) if self.repeats is None else self.repeats
+        try:
+            return np.repeat(np.asarray(array), repeats, axis=self.axis)
+        except ValueError as error:
+            raise ValueError(f"repeat: repeats of shape {np.shape(repeats)} for an array of "
+                             f"shape {np.shape(array)} along axis {self.axis}: {error}") \
+                from None
+
+    def describe(self):
+        return f"repeat(axis={self.axis})"
+
+
+@host_op
+@dataclass(frozen=True)
+class Roll(Op):
+    """numpy's ``roll(x, shift, axis)``; ``shift`` is a known int or None (a scalar input)."""
+
+    axis: int = None
+    shift: int = None
+
+    name = "roll"
+
+    def infer_type(self, ttype, *shift_type):
+        _axis_in_range(self.name, self.axis, ttype.ndim)
+        _check_parameters(self.name, (self.shift,), shift_type)
+        return ttype
+
+    def impl(self, array, *shift):
+        shift = _merge((self.shift,), shift, _int)[0]
+        return np.roll(np.asarray(array), shift, axis=self.axis)
+
+    def describe(self):
+        return f"roll(axis={self.axis})"
+
+
+def _flat_or_same(ttype, axis):
+    """Shape of a result along ``axis`` (the input's), or of the flattened input (None)."""
+    if axis is None:
+        return (_product(ttype.shape),)
+    return ttype.shape
+
+
+@host_op
+@dataclass(frozen=True)
+class Sort(Op):
+    """Sorted values (``argsort=False``) or the indices that sort them, along ``axis`` or
+    over the flattened input (None).  A stable sort: equal values keep their order."""
+
+    axis: int = None
+    argsort: bool = False
+
+    name = "sort"
+
+    def infer_type(self, ttype):
+        _axis_in_range(self.describe(), self.axis, ttype.ndim)
+        dtype = "int64" if self.argsort else ttype.dtype
+        return TensorType(dtype, _flat_or_same(ttype, self.axis))
+
+    def impl(self, array):
+        function = np.argsort if self.argsort else np.sort
+        result = function(np.asarray(array), axis=self.axis, kind="stable")
+        return result.astype("int64", copy=False) if self.argsort else result
+
+    def describe(self):
+        return f"{'argsort' if self.argsort else 'sort'}(axis={self.axis})"
+
+
+def cumulative_dtype(dtype):
+    """numpy's dtype for cumsum/cumprod of ``dtype``: small integers and bool widen."""
+    return np.cumsum(np.zeros(1, dtype=dtype)).dtype.name
+
+
+@host_op
+@dataclass(frozen=True)
+class CumOp(Op):
+    """Running sum (``mode='add'``) or product (``'mul'``) along ``axis`` (None: over the
+    flattened input), as numpy's cumsum and cumprod."""
+
+    axis: int = None
+    mode: str = "add"
+
+    name = "cumop"
+
+    def infer_type(self, ttype):
+        if self.mode not in ("add", "mul"):
+            raise ValueError(f"cumop: mode {self.mode!r}; expected 'add' or 'mul'")
+        _axis_in_range(self.describe(), self.axis, ttype.ndim)
+        return TensorType(cumulative_dtype(ttype.dtype), _flat_or_same(ttype, self.axis))
+
+    def impl(self, array):
+        function = np.cumsum if self.mode == "add" else np.cumprod
+        return function(np.asarray(array), axis=self.axis)
+
+    def describe(self):
+        return f"{'cumsum' if self.mode == 'add' else 'cumprod'}(axis={self.axis})"
+
+
+@host_op
+@dataclass(frozen=True)
+class Diag(Op):
+    """A vector's square diagonal matrix, or a matrix's ``k``-th diagonal (numpy's diag)."""
+
+    k: int = 0
+
+    name = "diag"
+
+    def infer_type(self, ttype):
+        if ttype.ndim == 1:
+            length = ttype.shape[0]
+            side = None if length is None else length + abs(self.k)
+            return TensorType(ttype.dtype, (side, side))
+        if ttype.ndim == 2:
+            rows, columns = ttype.shape
+            length = None
+            if rows is not None and columns is not None:
+                length = max(0, min(rows, columns - self.k) if self.k >= 0 else
+                             min(rows + self.k, columns))
+            return TensorType(ttype.dtype, (length,))
+        raise ShapeError(f"diag: input of shape {_dims(ttype.shape)}; expected a vector or "
+                         "a matrix")
+
+    def impl(self, array):
+        array = np.asarray(array)
+        if array.ndim == 2:
+            return np.diagonal(array, self.k).copy()
+        return np.diag(array, self.k)
+
+    def describe(self):
+        return f"diag(k={self.k})"

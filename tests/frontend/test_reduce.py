@@ -149,6 +149,24 @@ def test_softmax_reads_its_input_in_three_kernels():
     assert f.report.kernels == 3  # max, sum(exp(x - max)) recomputed, exp(x - max) / sum
 
 
+def test_softmax_of_an_affine_map_orders_its_kernels_by_what_they_recompute():
+    # regression: the sum kernel reads the max kernel's output through its recomputed
+    # cone, a dependency the schedule once missed (KeyError while fusing)
+    x, w, v = T.fmatrix("x"), T.fmatrix("w"), T.fmatrix("v")
+    hidden_bias, bias = T.fvector("c"), T.fvector("b")
+    hidden = T.tanh(T.dot(x, w) + hidden_bias)
+    f = theon.function([x, w, hidden_bias, v, bias], T.nnet.softmax(T.dot(hidden, v) + bias))
+    rng = np.random.default_rng(7)
+    a, m, n = (rng.standard_normal(shape) for shape in ((5, 4), (4, 6), (6, 3)))
+    c, b = rng.standard_normal(6), rng.standard_normal(3)
+    z = np.tanh(a @ m + c) @ n + b
+    expected = np.exp(z - z.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    args = [value.astype(np.float32) for value in (a, m, c, n, b)]
+    np.testing.assert_allclose(f(*args), expected, rtol=1e-5, atol=1e-6)
+    assert f.report.kernels == 4  # tanh(. + c); then max, sum and divide, bias recomputed
+
+
 def test_reductions_are_multithreaded_consistently():
     x = T.dmatrix("x")
     a = np.random.default_rng(6).random((3000, 40))

@@ -121,8 +121,12 @@ def _unit_order(order, groups):
 
     deps = {}
     for node in order:
-        deps.setdefault(unit(node), set()).update(
-            unit(i) for i in node.inputs if unit(i) is not unit(node))
+        reads = node.inputs
+        if isinstance(node.op, Reduce) and unit(node.inputs[0]) is not unit(node):
+            reads = _cone_leaves(node.inputs[0])  # what _inline_cone makes it read
+        # a dict as an ordered set: the schedule must not depend on hash order
+        deps.setdefault(unit(node), {}).update(
+            (unit(i), None) for i in reads if unit(i) is not unit(node))
     result, done = [], set()
     for start in deps:
         if start in done:
@@ -210,6 +214,16 @@ def _cone(source):
         cone.add(node)
         stack.extend(node.inputs)
     return cone
+
+
+def _cone_leaves(source):
+    """The nodes a kernel recomputing ``source`` (see _inline_cone) reads: the inputs of its
+    cone that are outside it, single-element constants excepted (they become literals)."""
+    cone = _cone(source)
+    if not cone:
+        return [source]
+    return [i for node in cone for i in node.inputs if i not in cone and not (
+        isinstance(i.op, Constant) and i.op.value.size == 1)]
 
 
 def _recomputes(user, node):

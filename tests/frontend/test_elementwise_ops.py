@@ -74,7 +74,8 @@ def _erfc(x):
 
 
 def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+    tail = np.exp(-np.abs(x))  # exact where exp(-x) overflows (subnormal results)
+    return np.where(x >= 0, 1, tail) / (1 + tail)
 
 
 def _softplus(x):

@@ -5,3 +5,4 @@ from .fuse import fuse
 from .pipeline import PIPELINE, Pass, run_pipeline
 from .rewrite import rewrite
 from .schedule import schedule
+from .stabilize import stabilize

@@ -14,6 +14,7 @@ from .canonicalize import canonicalize
 from .fold_constants import fold_constants
 from .fuse import fuse
 from .schedule import schedule
+from .stabilize import stabilize
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Pass:
 
 PIPELINE = (
     Pass("canonicalize", canonicalize),
+    Pass("stabilize", stabilize),
     Pass("fold_constants", fold_constants),
     Pass("fuse", fuse),
     Pass("schedule", schedule),

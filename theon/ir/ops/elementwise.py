@@ -193,8 +193,13 @@ def _sqr(dtype, x):
 
 
 def _sigmoid(dtype, x):
+    # 1 / (1 + exp(-x)) overflows exp below x = -709 and gives 0 where the value is still
+    # subnormal; with e = exp(-|x|) <= 1 it is 1 / (1 + e) for x >= 0 and e / (1 + e) below,
+    # one exp and one division, within about an ulp everywhere
     one = _const(1, x)
-    return s.apply("div", one, s.apply("add", one, s.apply("exp", s.apply("neg", x))))
+    tail = s.apply("exp", s.apply("neg", s.apply("abs", x)))
+    numerator = s.apply("where", s.apply("ge", x, _const(0, x)), one, tail)
+    return s.apply("div", numerator, s.apply("add", one, tail))
 
 
 def _softplus(dtype, x):
@@ -244,7 +249,8 @@ def _second_ref(model, value):
 
 
 def _sigmoid_ref(x):
-    return 1 / (1 + np.exp(-x))
+    tail = np.exp(-np.abs(x))  # the lowering's formula (exact where exp(-x) would overflow)
+    return np.where(x >= 0, 1, tail) / (1 + tail)
 
 
 def _softplus_ref(x):

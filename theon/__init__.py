@@ -15,4 +15,5 @@ from .config import config
 from .ir.errors import CompileError, DTypeError, ShapeError
 from .frontend import (Function, MissingInputError, UnusedInputError, function, printing)
 from .frontend.variable import Variable
+from .frontend.shared import SharedVariable, shared
 from . import tensor

@@ -211,9 +211,9 @@ def test_unknown_dtype():
         T.vector("x", dtype="nonsense")
 
 
-def test_updates_are_not_supported():
+def test_update_of_a_non_shared_variable():
     x = T.dvector("x")
-    with raises(NotImplementedError, match="updates and givens are not supported"):
+    with raises(TypeError, match="update target must be a SharedVariable"):
         theon.function([x], x, updates=[(x, x + 1)])
 
 

@@ -8,13 +8,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import ir
 from ..config import config
 from ..ir.printing import format_schedule
 from ..runtime.executable import Executable
 from ..stopwatch import Stopwatch
 from .compiler import compile_graph, compile_graph_to_ptx
-from .variable import Variable, as_tensor_variable
+from .shared import SharedInput, SharedVariable, filter_value, shared, shared_type_matches
+from .variable import Variable, as_tensor_variable, constant
 
 
 class UnusedInputError(ValueError):
@@ -79,10 +82,14 @@ class Function:
         and rank), as PyTensor's flag of that name.
     """
 
-    def __init__(self, executable, single, report, target_name, name):
+    def __init__(self, executable, single, report, target_name, name, state=None):
         self._executable = executable
-        self._call = executable.caller(single)
-        self._trusted_call = executable.caller(single, trusted=True)
+        if state is None or isinstance(executable, _NoCudaRuntime):
+            self._call = executable.caller(single)
+            self._trusted_call = executable.caller(single, trusted=True)
+        else:
+            self._call = state.caller(executable, single)
+            self._trusted_call = state.caller(executable, single, trusted=True)
         self._single = single
         self._target_name = target_name
         self.report = report
@@ -136,17 +143,32 @@ class Function:
 
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=None,
-             target=None, name=None, mode=None, on_unused_input="raise", trust_input=False):
+             target=None, name=None, mode=None, on_unused_input="raise", trust_input=False,
+             no_default_updates=False):
     """Compile a function from symbolic ``inputs`` to ``outputs``.
+
+    Shared variables (``theon.shared``) that the outputs or updates use are implicit
+    inputs: every call reads their current values.
 
     Parameters
     ----------
     inputs : list of Variable
-        Input variables, in call order.
+        Input variables, in call order (not shared variables).
     outputs : Variable or list of Variable, optional
         A single output is returned bare by the compiled function; a list gives a list.
-    updates, givens :
-        Theano's shared-variable updates and substitutions (not supported yet: #5).
+    updates : list, tuple or dict of (SharedVariable, expression) pairs, optional
+        New values written into the shared variables after each call.  Every expression
+        (and every output) sees the values from before the call; each update is applied
+        once per call, also by a function without inputs or outputs.  An expression must
+        have the shared variable's dtype and broadcast pattern (Theano's rule; a numeric
+        value is converted when that loses nothing).  Where safe, the new value is
+        computed straight into the variable's array, else copied into it: a variable
+        keeps its array (and its address) while its shape stays the same.
+    givens : dict or list of (Variable, expression) pairs, optional
+        Substitutions made before compiling: each key (any variable of the graph, often
+        an input standing for a slice of a shared data set) is replaced by its
+        expression, which must have the key's dtype and rank.  A numeric value becomes a
+        shared variable.  Keys may not be among ``inputs``.
     allow_input_downcast : bool or None
         True: convert inputs of any dtype.  None (default): also accept Python floats for
         float32 inputs.  False: accept only conversions that lose nothing.
@@ -160,6 +182,10 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     on_unused_input : {'raise', 'warn', 'ignore'}
     trust_input : bool
         Skip argument checks on calls (see ``Function.trust_input``).
+    no_default_updates : bool or list of SharedVariable
+        True: apply no ``default_update``; a list: none of those variables' default
+        updates.  By default a shared variable the function uses, with a
+        ``default_update`` and no update in ``updates``, gets its default update.
 
     Returns
     -------
@@ -168,20 +194,24 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     Raises
     ------
     TypeError
-        An input is not a symbolic input variable.
+        An input is not a symbolic input variable, or is a shared variable; an update's
+        target is not a shared variable, or its expression has another type; a given's
+        expression has another type than its key.
+    ValueError
+        A shared variable has two updates; a given is listed twice.
+    RuntimeError
+        A given replaces one of ``inputs`` (as Theano).
     MissingInputError, UnusedInputError
     """
     start = time.perf_counter()
-    if updates or givens:
-        raise NotImplementedError("theon.function: updates and givens are not supported yet "
-                                  "(issue #5)")
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"function: inputs must be a list of variables, got "
                         f"{type(inputs).__name__}")
     single = outputs is not None and not isinstance(outputs, (list, tuple))
     out_vars = [] if outputs is None else [outputs] if single else list(outputs)
     out_vars = [as_tensor_variable(o) for o in out_vars]
-    graph, names = _build_graph(inputs, out_vars, on_unused_input)
+    graph, names, state = _build_graph(inputs, out_vars, on_unused_input, updates, givens,
+                                       no_default_updates)
     watch = Stopwatch()
     watch.stages["build"] = time.perf_counter() - start
     target_name = target or config.target
@@ -192,7 +222,8 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         compiled = compile_graph(graph, target_name, name, watch)
         executable = Executable(compiled.schedule, compiled.addresses,
                                 [names.get(i, f"input {k}") for k, i in enumerate(graph.inputs)],
-                                allow_input_downcast, target_name)
+                                allow_input_downcast, target_name,
+                                state.inplace_pairs if state is not None else ())
     else:
         raise ValueError(f"function: unknown target {target_name!r}; expected 'cpu' or 'cuda'")
     total = time.perf_counter() - start
@@ -203,7 +234,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         print(f"theon: compiled {name or 'function'} in {total * 1e3:.2f} ms "
               f"(cache {compiled.cache}, {report.kernels} kernel(s), "
               f"{compiled.kernels_compiled} compiled)", file=sys.stderr)
-    result = Function(executable, single, report, target_name, name)
+    result = Function(executable, single, report, target_name, name, state)
     result.trust_input = trust_input
     return result
 
@@ -234,14 +265,26 @@ def _in_pipeline_order(stages):
     return dict(sorted(stages.items(), key=lambda item: rank.get(item[0], len(order))))
 
 
-def _build_graph(inputs, outputs, on_unused_input):
-    """The ir.Graph of a function, and a map from nodes to the user's names."""
+def _build_graph(inputs, outputs, on_unused_input, updates=None, givens=None,
+                 no_default_updates=False):
+    """The ir.Graph of a function, a map from nodes to the user's names, and the
+    ``_SharedState`` of a function using shared variables (None for one that does not).
+
+    The graph's inputs are the explicit inputs, then the shared variables reached from the
+    outputs and updates (in the order a topological walk meets them); its outputs are the
+    user's outputs, then one per update.
+    """
     names = {}
     leaves = []
     for position, variable in enumerate(inputs):
         if not isinstance(variable, Variable):
             raise TypeError(f"function: input {position} is a {type(variable).__name__}, not "
                             "a symbolic variable")
+        if isinstance(variable, SharedVariable):
+            raise TypeError(f"function: input {position} ({variable!r}): cannot use a shared "
+                            "variable as explicit input; its value is passed implicitly. "
+                            "Consider substituting a non-shared variable via the `givens` "
+                            "parameter")
         if not isinstance(variable.node.op, ir.Input):
             raise TypeError(f"function: input {position} ({variable!r}) is computed from other "
                             "variables or constant; inputs must be variables made by "
@@ -253,11 +296,24 @@ def _build_graph(inputs, outputs, on_unused_input):
     for variable in outputs:
         if variable.name:
             names.setdefault(variable.node, variable.name)
-    graph = ir.Graph(tuple(leaves), tuple(v.node for v in outputs))
+    replace = _givens(givens, leaves, names)
+    out_nodes = _substitute([v.node for v in outputs], replace)
+    targets, values = [], []
+    for variable, value in _update_pairs(updates):
+        targets.append(variable)
+        values.append(value.node)
+    update_nodes = _substitute(values, replace)
+    shared_vars = _add_default_updates(out_nodes, targets, update_nodes, replace,
+                                       _no_default_updates(no_default_updates))
+    shared_leaves = [variable.node for variable in shared_vars]
+    for index, variable in enumerate(shared_vars):
+        names[variable.node] = variable.name or f"shared {index}"
+    graph = ir.Graph(tuple(leaves + shared_leaves), tuple(out_nodes + update_nodes))
+    known = set(graph.inputs)
     used = set()
     for node in graph.nodes():
         if isinstance(node.op, ir.Input):
-            if node not in names:
+            if node not in known:
                 raise MissingInputError(
                     f"function: an output depends on input {node.op.describe()!r} "
                     f"({node.type}), which is not among the function's inputs")
@@ -270,4 +326,246 @@ def _build_graph(inputs, outputs, on_unused_input):
                 raise UnusedInputError(message)
             import warnings
             warnings.warn(message, stacklevel=3)
-    return graph, names
+    if not shared_vars and not targets:
+        return graph, names, None
+    positions = {node: index for index, node in enumerate(graph.inputs)}
+    n_outputs = len(out_nodes)
+    inplace_pairs = tuple((n_outputs + index, positions[variable.node])
+                          for index, variable in enumerate(targets)
+                          if variable.node in positions)
+    explicit_names = tuple(names[leaf] for leaf in leaves)
+    return graph, names, _SharedState(explicit_names, tuple(shared_vars), tuple(targets),
+                                      n_outputs, inplace_pairs)
+
+
+def _add_default_updates(out_nodes, targets, update_nodes, replace, skip):
+    """Append to ``targets`` and ``update_nodes`` the default updates of the shared
+    variables the graph reaches (also through other updates, default ones included), except
+    those with an update already and those ``skip`` names; return the shared variables the
+    final graph reaches, in topological order."""
+    while True:
+        shared_vars = [node.op.variable for node in ir.toposort(out_nodes + update_nodes)
+                       if isinstance(node.op, SharedInput)]
+        added = False
+        for variable in shared_vars:
+            default = variable.default_update
+            if default is None or skip is True or variable in skip or variable in targets:
+                continue
+            value = _checked_update(variable, default, "default_update")
+            targets.append(variable)
+            update_nodes += _substitute([value.node], replace)
+            added = True
+        if not added:
+            return shared_vars
+
+
+class _SharedState:
+    """What a function using shared variables does around its executable: pass their
+    current values after the explicit arguments, then install the updates' results.
+
+    Attributes
+    ----------
+    explicit_names : tuple of str
+    shared : tuple of SharedVariable
+        The implicit inputs, in the graph's order (after the explicit ones).
+    targets : tuple of SharedVariable
+        The updated variables, one per graph output after the user's outputs.
+    n_outputs : int
+        The user's outputs.
+    inplace_pairs : tuple of (int, int)
+        (graph output, graph input) of each update whose variable the graph reads: the
+        executable may compute that output in the input's array.
+    """
+
+    def __init__(self, explicit_names, shared_vars, targets, n_outputs, inplace_pairs):
+        self.explicit_names = explicit_names
+        self.shared = shared_vars
+        self.targets = targets
+        self.n_outputs = n_outputs
+        self.inplace_pairs = inplace_pairs
+
+    def caller(self, executable, single, trusted=False):
+        """The callable a Function runs: checks the number of explicit arguments, appends
+        the shared values, runs ``executable`` and writes the updates back."""
+        run = executable.trusted_call if trusted else executable.__call__
+        n_explicit = len(self.explicit_names)
+        shared_vars, targets, n_outputs = self.shared, self.targets, self.n_outputs
+        # arrays written in place must not be an explicit argument too (possible only once
+        # borrow=True exposed them): such an argument is copied first, so no step reads it
+        # after the array was overwritten
+        written = {slot for targets_of_step in executable.inplace.values()
+                   for slot in targets_of_step.values()}
+        guarded = tuple(shared_vars[slot - n_explicit] for slot in sorted(written))
+        names = self.explicit_names
+
+        def call(*args):
+            if len(args) != n_explicit:
+                raise TypeError(f"function takes {n_explicit} input"
+                                f"{'' if n_explicit == 1 else 's'} ({', '.join(names)}); "
+                                f"got {len(args)}")
+            if guarded and args:
+                for variable in guarded:
+                    if variable._exposed:
+                        args = _unaliased(args, guarded)
+                        break
+            results = run(*args, *[variable._value for variable in shared_vars])
+            if targets:
+                for variable, value in zip(targets, results[n_outputs:]):
+                    variable._store_update(value)
+                del results[n_outputs:]
+            return results[0] if single else results
+
+        return call
+
+
+def _unaliased(args, guarded):
+    """``args`` with a copy of each ndarray that may share memory with a guarded shared
+    variable's array."""
+    copied = None
+    for index, arg in enumerate(args):
+        if type(arg) is np.ndarray:
+            for variable in guarded:
+                if np.may_share_memory(arg, variable._value):
+                    copied = list(args) if copied is None else copied
+                    copied[index] = arg.copy()
+                    break
+    return args if copied is None else tuple(copied)
+
+
+def _update_pairs(updates):
+    """The (SharedVariable, Variable) pairs of ``updates``, checked (Theano's rules)."""
+    if updates is None:
+        return []
+    if isinstance(updates, dict):
+        items = list(updates.items())
+    elif isinstance(updates, (list, tuple)):
+        items = list(updates)
+        if len(items) == 2 and isinstance(items[0], SharedVariable) and \
+                not isinstance(items[1], (list, tuple)):
+            raise TypeError("function: updates must be a list of (shared variable, new value) "
+                            f"pairs; got the single pair ({items[0]!r}, {items[1]!r}): wrap "
+                            "it in a list")
+    else:
+        raise TypeError("function: updates must be a list, tuple or dict of (shared "
+                        f"variable, new value) pairs; got {type(updates).__name__}")
+    pairs, seen = [], set()
+    for index, item in enumerate(items):
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise TypeError(f"function: update {index} is {item!r}; expected a (shared "
+                            "variable, new value) pair")
+        target, value = item
+        if not isinstance(target, SharedVariable):
+            raise TypeError(f"function: update target must be a SharedVariable; update "
+                            f"{index} targets {target!r} ({type(target).__name__}), which "
+                            "is not a shared variable (only theon.shared variables can be "
+                            "updated)")
+        if id(target) in seen:
+            raise ValueError(f"function: this shared variable already has an update "
+                             f"expression: {target!r} is updated twice")
+        seen.add(id(target))
+        pairs.append((target, _checked_update(target, value, "update")))
+    return pairs
+
+
+def _checked_update(target, value, what):
+    """``value`` as a Variable of ``target``'s type, or TypeError (Theano's message)."""
+    if not isinstance(value, Variable):
+        array = filter_value(value, target.node.type, False, None,
+                             f"function: the {what} of shared variable "
+                             f"'{target.name or 'unnamed'}' ({target.node.type})")
+        return constant(array)
+    if shared_type_matches(target, value.node.type):
+        return value
+    if value.dtype != target.dtype:
+        hint = (f" The dtypes differ: cast the expression, e.g. T.cast(update, "
+                f"'{target.dtype}').")
+    else:
+        hint = (" If the difference is related to the broadcast pattern, rebuild the "
+                "expression with the pattern of the shared variable (theon.shared makes "
+                "no dimension broadcastable unless told by broadcastable=...).")
+    label = "An update" if what == "update" else "A default_update"
+    raise TypeError(f"{label} must have the same type as the original shared variable "
+                    f"(shared_var={target!r}, shared_var.type={target.type}, "
+                    f"update_val={value!r}, update_val.type={value.type}).{hint}")
+
+
+def _no_default_updates(option):
+    """True, or the set of variables whose default updates are skipped."""
+    if option is True:
+        return True
+    if option is False or option is None:
+        return ()
+    if isinstance(option, (list, tuple, set)):
+        return list(option)
+    raise TypeError("function: no_default_updates must be True, False or a list of shared "
+                    f"variables; got {type(option).__name__}")
+
+
+def _givens(givens, leaves, names):
+    """{node: replacement node} from Theano's ``givens`` (a dict or a list of pairs)."""
+    if givens is None:
+        return {}
+    if isinstance(givens, dict):
+        items = list(givens.items())
+    elif isinstance(givens, (list, tuple)):
+        items = list(givens)
+    else:
+        raise TypeError("function: givens must be a dict or a list of (variable, "
+                        f"replacement) pairs; got {type(givens).__name__}")
+    replace = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise TypeError(f"function: given {index} is {item!r}; expected a (variable, "
+                            "replacement) pair")
+        old, new = item
+        if not isinstance(old, Variable):
+            raise TypeError(f"function: given keys must be symbolic variables; given {index} "
+                            f"has the key {old!r} ({type(old).__name__})")
+        if old.node in leaves:
+            raise RuntimeError(
+                f"function: you are trying to replace variable '{old!r}' through the "
+                "`givens` parameter, but this variable is an input to your function. "
+                "Replacing inputs is forbidden because it has no effect. One way to modify "
+                "an input `x` to a function evaluating f(x) is to define a new input `y` "
+                "and use `theon.function([y], f(x), givens={x: g(y)})`")
+        if not isinstance(new, Variable):
+            new = shared(new)
+        old_type, new_type = old.node.type, new.node.type
+        if old_type.dtype != new_type.dtype or old_type.ndim != new_type.ndim or any(
+                length is not None and length != other
+                for length, other in zip(old_type.shape, new_type.shape)):
+            raise TypeError(f"function: givens cannot replace {old!r} of type {old.type} by "
+                            f"{new!r} of type {new.type}: the replacement must have the same "
+                            "dtype and rank, and length 1 where the original is "
+                            "broadcastable")
+        if old.node in replace:
+            raise ValueError(f"function: givens replaces {old!r} twice")
+        replace[old.node] = new.node
+        if new.name:
+            names.setdefault(new.node, new.name)
+    for new in replace.values():
+        for node in ir.toposort([new]):
+            if node in replace:
+                raise ValueError(
+                    "function: when using givens with several (old, new) pairs, a new "
+                    "variable may not depend on an old one (for instance, givens={a: b, "
+                    "b: a + 1} is not allowed); here " + repr(node.op.describe()) +
+                    " is used to compute a replacement but is itself replaced")
+    return replace
+
+
+def _substitute(roots, replace):
+    """``roots`` with every node in ``replace`` swapped for its replacement, rebuilding
+    what depends on it (iteratively, in topological order; replacements are not searched
+    for further keys)."""
+    if not replace or not roots:
+        return list(roots)
+    memo = {}
+    for node in ir.toposort(roots):
+        if node in replace:
+            memo[node] = replace[node]
+        elif not node.inputs:
+            memo[node] = node
+        else:
+            memo[node] = node.replace(inputs=[memo[i] for i in node.inputs])
+    return [memo[root] for root in roots]

@@ -20,7 +20,8 @@ class KernelCall:
     """One kernel step bound to its native entry points and its slots."""
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
-                 "names", "donor", "same_shape", "partial", "step", "target_name", "reduction")
+                 "names", "donor", "same_shape", "partial", "step", "target_name", "reduction",
+                 "into")
 
     def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
@@ -35,6 +36,9 @@ class KernelCall:
         self.names = slot_names
         self.donor, self.same_shape, self.partial = _shape_plan(kernel, step.inputs)
         self.reduction = _Reduction(kernel) if kernel.reduce is not None else None
+        # per output, the input slot whose array it may be written into (an update computed
+        # in place, see _inplace_plan), or None; None as a whole: fresh arrays only
+        self.into = None
 
     def output_shape(self, values):
         """The domain's shape from the inputs' shapes; ShapeError if they disagree."""
@@ -77,7 +81,10 @@ class KernelCall:
             values[self.outputs[0]] = self.reduction.run(self, values)
             return
         shape = self.output_shape(values)
-        outs = [np.empty(shape, dtype) for dtype in self.out_dtypes]
+        if self.into is None:
+            outs = [np.empty(shape, dtype) for dtype in self.out_dtypes]
+        else:
+            outs = self._outputs_into(values, shape)
         args = [values[slot] for slot in self.inputs]
         args += outs
         if outs[0].size >= threads.PARALLEL_MIN_ELEMENTS and shape[0] > 1 and \
@@ -89,6 +96,21 @@ class KernelCall:
             self._rerun_refused(args, status)
         for slot, out in zip(self.outputs, outs):
             values[slot] = out
+
+    def _outputs_into(self, values, shape):
+        """The output arrays: an input's own array where the plan allows writing into it and
+        the array fits (same shape and dtype, C-contiguous, aligned, writeable), else new
+        ones."""
+        outs = []
+        for dtype, slot in zip(self.out_dtypes, self.into):
+            if slot is not None:
+                target = values[slot]
+                if type(target) is _ARRAY and target.shape == shape and \
+                        target.dtype == dtype and target.flags.carray:
+                    outs.append(target)
+                    continue
+            outs.append(np.empty(shape, dtype))
+        return outs
 
     def _bind(self, step, addresses):
         n_args = len(step.inputs) + len(step.outputs)
@@ -248,6 +270,62 @@ def _axis_sources(kernel):
     return tuple(axes)
 
 
+def _inplace_plan(schedule, updates):
+    """Where updates may be computed in place: {step index: {kernel output position: input
+    slot}}.
+
+    The kernel producing an update may write into the updated input's array when nothing
+    needs the old value after that kernel has written: no later step reads the input or a
+    view of it, no function output is the input or a view of it (those are copied after
+    the last step), and the kernel itself reads the input only element by element at the
+    index it writes (same rank, not a reduction, not through a view).  A kernel loads every
+    input of an element before it stores that element's outputs, so reading and writing
+    one array at the same index is safe, also when the kernel is split across threads.
+    The update must also be returned only once (not also as an output or another update).
+    """
+    if not updates:
+        return {}
+    steps = schedule.steps
+    counts = {}
+    for slot in schedule.outputs:
+        counts[slot] = counts.get(slot, 0) + 1
+    producers = {}
+    for index, step in enumerate(steps):
+        if isinstance(step, KernelStep):
+            for position, slot in enumerate(step.outputs):
+                producers[slot] = (index, position)
+    plan = {}
+    for output_index, input_slot in updates:
+        slot = schedule.outputs[output_index]
+        if counts[slot] != 1 or slot not in producers:
+            continue
+        step_index, position = producers[slot]
+        kernel = steps[step_index].kernel
+        if kernel.reduce is not None:
+            continue
+        aliases = _aliases(steps, input_slot)
+        if any(out in aliases for out in schedule.outputs):
+            continue
+        if any(read in aliases for later in steps[step_index + 1:] for read in later.inputs):
+            continue
+        step = steps[step_index]
+        if any(read in aliases and (read != input_slot or ttype.ndim != kernel.ndim)
+               for read, ttype in zip(step.inputs, kernel.in_types)):
+            continue
+        plan.setdefault(step_index, {})[position] = input_slot
+    return plan
+
+
+def _aliases(steps, slot):
+    """``slot`` and the slots of host steps returning views of it (transitively)."""
+    aliases = {slot}
+    for step in steps:
+        if not isinstance(step, KernelStep) and getattr(step.op, "returns_view", False) and \
+                any(read in aliases for read in step.inputs):
+            aliases.add(step.output)
+    return aliases
+
+
 class Executable:
     """A compiled function's runtime: call it with input arrays, get output arrays.
 
@@ -262,10 +340,15 @@ class Executable:
         only conversions that lose nothing.
     target_name : str
         Where the kernels run (to compile a kernel's strided variant on demand).
+    updates : sequence of (int, int)
+        ``(output index, input position)`` pairs: that output is the next value of that
+        input (a shared variable's update).  Where it is safe, the kernel computing such an
+        output writes it straight into the input's array (see ``_inplace_plan``); the
+        caller recognises this by the output being the very array it passed.
     """
 
     def __init__(self, schedule, addresses, input_names, allow_input_downcast,
-                 target_name="cpu"):
+                 target_name="cpu", updates=()):
         self.schedule = schedule
         self.allow_input_downcast = allow_input_downcast
         self.input_names = tuple(input_names)
@@ -305,6 +388,10 @@ class Executable:
         self.copy_outputs = tuple(copies)
         self.any_copy = any(self.copy_outputs)
         self.outputs = schedule.outputs
+        self.inplace = _inplace_plan(schedule, updates)
+        for step_index, targets in self.inplace.items():
+            call = self.calls[step_index]
+            call.into = tuple(targets.get(position) for position in range(len(call.outputs)))
 
     def __call__(self, *args):
         """Run the function on ``args``; returns the list of output arrays."""

@@ -10,6 +10,7 @@ from ..frontend.reduce import (all, any, argmax, argmin, logsumexp, max, max_and
 from ..frontend.shape import FUNCTIONS as _SHAPE_FUNCTIONS
 from ..frontend.variable import TensorType, Variable, as_tensor_variable, constant
 from . import nnet
+from . import random, shared_randomstreams
 
 globals().update(_CONSTRUCTORS)
 globals().update(_FUNCTIONS)

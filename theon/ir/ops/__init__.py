@@ -8,3 +8,4 @@ from .reduce import ArgReduce, Reduce
 from .shape_ops import (ARange, Alloc, CumOp, Diag, DimShuffle, Join, Repeat, Reshape, Roll,
                         Sort, SplitPart, Tile)
 from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor
+from .random import RandomVariable

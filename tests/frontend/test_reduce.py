@@ -147,6 +147,10 @@ def test_softmax_reads_its_input_in_three_kernels():
     x = T.fmatrix("x")
     f = theon.function([x], T.nnet.softmax(x))
     assert f.report.kernels == 3  # max, sum(exp(x - max)) recomputed, exp(x - max) / sum
+    # the sum recomputes exp(x - max), so the last kernel stores only the quotient
+    last_kernel = f.source("ir").split("step 2:")[1]
+    assert [line.split("=")[0].strip() for line in last_kernel.splitlines()
+            if line.startswith("    out")] == ["out0"]
 
 
 def test_softmax_of_an_affine_map_orders_its_kernels_by_what_they_recompute():

@@ -146,7 +146,7 @@ def _unit_order(order, groups):
     return result
 
 
-def _build_kernel(members, member_set, users, graph_outputs, memo):
+def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo):
     """The kernel node computing ``members`` (in topological order) and its outputs."""
     inputs, input_index, scalars = [], {}, {}
     reduction = members[-1] if isinstance(members[-1].op, Reduce) else None
@@ -170,8 +170,11 @@ def _build_kernel(members, member_set, users, graph_outputs, memo):
                                    members)
         outputs = [reduction]
     else:
+        # a reduction that recomputes a member (_inline_cone) does not read it; the leaves
+        # of its recomputed cone it does read (``read_by_cones``)
         outputs = [m for m in members
-                   if m in graph_outputs or any(u not in member_set for u in users[m])]
+                   if m in graph_outputs or m in read_by_cones or any(
+                       u not in member_set and not _recomputes(u, m) for u in users[m])]
         kernel = Kernel(in_types=tuple(i.type for i in inputs),
                         out_types=tuple(o.type for o in outputs),
                         body=tuple(scalars[o] for o in outputs),
@@ -262,11 +265,16 @@ def fuse(graph):
         return graph
     position = {node: index for index, node in enumerate(order)}
     graph_outputs = set(graph.outputs)
+    read_by_cones = {leaf for node in order if isinstance(node.op, Reduce)
+                     and (node.inputs[0] not in groups.parent
+                          or groups.find(node.inputs[0]) is not groups.find(node))
+                     for leaf in _cone_leaves(node.inputs[0])} \
+        if any(isinstance(node.op, Reduce) for node in order) else set()
     memo = {}
     for unit in _unit_order(order, groups):
         if unit in groups.members:
             members = sorted(groups.members[unit], key=position.__getitem__)
-            _build_kernel(members, set(members), users, graph_outputs, memo)
+            _build_kernel(members, set(members), users, graph_outputs, read_by_cones, memo)
         elif unit.inputs:
             memo[unit] = unit.replace(inputs=[memo[i] for i in unit.inputs])
         else:

@@ -44,6 +44,12 @@ class Op:
         """Short text used by printers: the name and any attributes worth showing."""
         return self.name
 
+    def vjp(self, node, grad):
+        """Reverse-mode rule: given ``grad``, the gradient of the cost with respect to
+        ``node`` (a node applying this op), return a tuple with one gradient node per input
+        of ``node``, or None where the input gets no (a zero) gradient."""
+        raise NotImplementedError(f"{self.describe()}: no gradient defined")
+
 
 class Node:
     """An op applied to inputs, with the type the op's rule gave it.  Never build one with

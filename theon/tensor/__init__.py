@@ -3,6 +3,7 @@ from ..frontend.constructors import CONSTRUCTORS as _CONSTRUCTORS
 from ..frontend.constructors import tensor
 from ..frontend.elementwise import FUNCTIONS as _FUNCTIONS
 from ..frontend.elementwise import cast, fill, round, where
+from ..frontend.gradient import grad
 from ..frontend.indexing import inc_subtensor, set_subtensor
 from ..frontend.linalg import batched_dot, dot, matmul, outer, tensordot
 from ..frontend.reduce import (all, any, argmax, argmin, logsumexp, max, max_and_argmax, mean,

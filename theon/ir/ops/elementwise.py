@@ -39,6 +39,9 @@ class ElementwiseOp(Op):
         ``x op identity == x``.
     attrs : tuple
         Attributes that are part of identity (cast's target dtype).
+    gradient : callable or None
+        ``gradient(inputs, output, g) -> tuple`` of one node (or None: no gradient) per
+        input, given ``g``, the gradient with respect to ``output``; read by ``vjp``.
     """
 
     name: str
@@ -52,7 +55,7 @@ class ElementwiseOp(Op):
     involution: bool = False
     identity: object = None
     attrs: tuple = ()
-    vjp: object = field(default=None, repr=False)
+    gradient: object = field(default=None, repr=False)
 
     def __eq__(self, other):
         return isinstance(other, ElementwiseOp) and (self.name, self.attrs) == \
@@ -84,11 +87,50 @@ class ElementwiseOp(Op):
             return result.astype(bool) if result.dtype == bool else result != 0
         return result.astype(out_dtype, copy=False)
 
+    def vjp(self, node, grad):
+        """The rule's input gradients, each summed to its input's shape (undoing the
+        broadcast) and cast to its dtype; None for integer and bool inputs."""
+        if self.gradient is None:
+            raise NotImplementedError(f"{self.describe()}: no gradient defined")
+        from .. import build
+        inputs = node.inputs
+        if not any(x.type.dtype in dtypes.FLOATS for x in inputs):
+            return (None,) * len(inputs)
+        results = self.gradient(inputs, node, grad)
+        mask = _switch_mask(grad)
+        out = []
+        for x, gx in zip(inputs, results):
+            if gx is None or x.type.dtype not in dtypes.FLOATS:
+                out.append(None)
+                continue
+            if mask is not None:
+                # grad is switch(c, g, 0): where it is 0, so is every input's gradient,
+                # even where f'(x) is nan or inf (sqrt(x) in the untaken branch at x < 0)
+                condition, taken = mask
+                zero = build.const(0, gx)
+                gx = build.apply("switch", condition, *((gx, zero) if taken else (zero, gx)))
+            out.append(build.cast(build.sum_to(gx, x.type), x.type.dtype))
+        return tuple(out)
+
     def scalar_body(self, args):
         """The scalar DAG computing this op from scalar operands ``args`` (any dtypes)."""
         arg_dtypes, out_dtype = self.signature(self.name, [a.dtype for a in args])
         converted = [s.cast(a, d) for a, d in zip(args, arg_dtypes)]
         return s.cast(self.lower(out_dtype, *converted), out_dtype)
+
+
+def _switch_mask(grad):
+    """``(c, True)`` when ``grad`` is ``switch(c, g, 0)``, ``(c, False)`` when it is
+    ``switch(c, 0, g)``, else None (a 0 is a constant whose elements are all 0)."""
+    op = grad.op
+    if not isinstance(op, ElementwiseOp) or op.name != "switch":
+        return None
+    condition, a, b = grad.inputs
+    for taken, branch in ((True, b), (False, a)):
+        value = getattr(branch.op, "scalar", None)
+        if not branch.inputs and value is not None and value == 0:
+            return condition, taken
+    return None
 
 
 def broadcast_shapes(name, shapes):
@@ -269,7 +311,144 @@ def _cast_lower(dtype, x):
     return s.cast(x, dtype)
 
 
+# ---- gradient rules (``ElementwiseOp.gradient``) -----------------------------------------
+# rule(inputs, output, g) -> one node or None per input; ElementwiseOp.vjp sums each to its
+# input's shape and casts it to its dtype.
+
+def _g(name, *nodes):
+    from .. import build
+    return build.apply(name, *nodes)
+
+
+def _k(value, like):
+    from .. import build
+    return build.const(value, like)
+
+
+def _mul(*nodes):
+    result = nodes[0]
+    for node in nodes[1:]:
+        result = _g("mul", result, node)
+    return result
+
+
+def _div(a, b):
+    return _g("true_div", a, b)
+
+
+def _none(inputs, out, g):
+    return (None,) * len(inputs)
+
+
+def _unary(derivative):
+    """Rule of f(x) from ``derivative(x, out, g) -> g * f'(x)``."""
+    def rule(inputs, out, g):
+        return (derivative(inputs[0], out, g),)
+    return rule
+
+
+def _grad_pow(inputs, out, g):
+    x, y = inputs
+    from ..node import Node
+    from .leaf import Constant
+    one = Node.make(Constant(np.asarray(1, dtype=y.type.dtype)))  # int exponents stay int
+    gx = _mul(g, y, _g("pow", x, _g("sub", y, one)))
+    gy = _mul(g, out, _g("log", x)) if y.type.dtype in dtypes.FLOATS else None
+    return gx, gy
+
+
+def _grad_true_div(inputs, out, g):
+    x, y = inputs
+    return _div(g, y), _g("neg", _div(_g("mul", g, x), _g("sqr", y)))
+
+
+def _grad_mod(inputs, out, g):
+    x, y = inputs
+    return g, _g("neg", _g("mul", g, _g("int_div", x, y)))
+
+
+def _grad_extremum(inputs, out, g):
+    # Theano's convention: the gradient goes to every input equal to the result
+    return tuple(_g("mul", g, _g("eq", x, out)) for x in inputs)
+
+
+def _grad_clip(inputs, out, g):
+    x, low, high = inputs
+    return (_mul(g, _g("ge", x, low), _g("le", x, high)), _g("mul", g, _g("lt", x, low)),
+            _g("mul", g, _g("gt", x, high)))
+
+
+def _grad_switch(inputs, out, g):
+    # selecting (not multiplying by a mask) keeps a nan/inf of the untaken branch out
+    condition, a, b = inputs
+    zero = _k(0, g)
+    return None, _g("switch", condition, g, zero), _g("switch", condition, zero, g)
+
+
+def _grad_arctan2(inputs, out, g):
+    y, x = inputs
+    norm = _g("add", _g("sqr", x), _g("sqr", y))
+    return _div(_g("mul", g, x), norm), _g("neg", _div(_g("mul", g, y), norm))
+
+
+def _inverse_sqrt_of(expr):
+    return lambda x, out, g: _div(g, _g("sqrt", expr(x)))
+
+
+_GRADIENTS = {
+    "add": lambda inputs, out, g: (g, g),
+    "sub": lambda inputs, out, g: (g, _g("neg", g)),
+    "mul": lambda inputs, out, g: (_g("mul", g, inputs[1]), _g("mul", g, inputs[0])),
+    "true_div": _grad_true_div,
+    "int_div": _none,
+    "mod": _grad_mod,
+    "pow": _grad_pow,
+    "neg": _unary(lambda x, out, g: _g("neg", g)),
+    "abs": _unary(lambda x, out, g: _g("mul", g, _g("sgn", x))),
+    "sqr": _unary(lambda x, out, g: _mul(g, _k(2, x), x)),
+    "sqrt": _unary(lambda x, out, g: _div(g, _g("mul", _k(2, out), out))),
+    "exp": _unary(lambda x, out, g: _g("mul", g, out)),
+    "exp2": _unary(lambda x, out, g: _mul(g, out, _k(np.log(2.0), out))),
+    "expm1": _unary(lambda x, out, g: _g("mul", g, _g("exp", x))),
+    "log": _unary(lambda x, out, g: _div(g, x)),
+    "log2": _unary(lambda x, out, g: _div(g, _g("mul", x, _k(np.log(2.0), out)))),
+    "log10": _unary(lambda x, out, g: _div(g, _g("mul", x, _k(np.log(10.0), out)))),
+    "log1p": _unary(lambda x, out, g: _div(g, _g("add", x, _k(1, out)))),
+    "sin": _unary(lambda x, out, g: _g("mul", g, _g("cos", x))),
+    "cos": _unary(lambda x, out, g: _g("neg", _g("mul", g, _g("sin", x)))),
+    "tan": _unary(lambda x, out, g: _g("mul", g, _g("add", _k(1, out), _g("sqr", out)))),
+    "arcsin": _unary(_inverse_sqrt_of(lambda x: _g("sub", _k(1, x), _g("sqr", x)))),
+    "arccos": _unary(lambda x, out, g: _g("neg", _div(g, _g("sqrt", _g(
+        "sub", _k(1, x), _g("sqr", x)))))),
+    "arctan": _unary(lambda x, out, g: _div(g, _g("add", _k(1, out), _g("sqr", x)))),
+    "sinh": _unary(lambda x, out, g: _g("mul", g, _g("cosh", x))),
+    "cosh": _unary(lambda x, out, g: _g("mul", g, _g("sinh", x))),
+    "tanh": _unary(lambda x, out, g: _g("mul", g, _g("sub", _k(1, out), _g("sqr", out)))),
+    "arcsinh": _unary(_inverse_sqrt_of(lambda x: _g("add", _g("sqr", x), _k(1, x)))),
+    "arccosh": _unary(_inverse_sqrt_of(lambda x: _g("sub", _g("sqr", x), _k(1, x)))),
+    "arctanh": _unary(lambda x, out, g: _div(g, _g("sub", _k(1, out), _g("sqr", x)))),
+    "arctan2": _grad_arctan2,
+    "erf": _unary(lambda x, out, g: _mul(g, _k(2 / np.sqrt(np.pi), out),
+                                         _g("exp", _g("neg", _g("sqr", x))))),
+    "erfc": _unary(lambda x, out, g: _mul(g, _k(-2 / np.sqrt(np.pi), out),
+                                          _g("exp", _g("neg", _g("sqr", x))))),
+    # sigmoid(x) * sigmoid(-x) keeps its accuracy where sigmoid(x) rounds to 1
+    "sigmoid": _unary(lambda x, out, g: _mul(g, out, _g("sigmoid", _g("neg", x)))),
+    "softplus": _unary(lambda x, out, g: _g("mul", g, _g("sigmoid", x))),
+    "maximum": _grad_extremum,
+    "minimum": _grad_extremum,
+    "clip": _grad_clip,
+    "switch": _grad_switch,
+    "second": lambda inputs, out, g: (None, g),
+    "cast": lambda inputs, out, g: (g,),
+}
+for _name in ("sgn", "floor", "ceil", "trunc", "round_half_to_even", "eq", "neq", "lt", "le",
+              "gt", "ge", "and_", "or_", "xor", "invert", "isnan", "isinf"):
+    _GRADIENTS[_name] = _none
+
+
 def _define(name, nin, signature, reference, lower, **traits):
+    traits.setdefault("gradient", _GRADIENTS.get(name))
     return ElementwiseOp(name, nin, signature, reference, lower, **traits)
 
 

@@ -355,3 +355,49 @@ class IncSubtensor(_Indexing):
         except IndexError as error:
             raise self._index_error(error) from None
         return result
+
+
+# ---- gradients --------------------------------------------------------------------------
+
+def _index_of(index, source, values):
+    """``source[index]`` with the index inputs ``values`` (basic or advanced)."""
+    from ..node import Node
+    op = AdvancedSubtensor(index) if is_advanced(index) else Subtensor(index)
+    return Node.make(op, (source,) + tuple(values))
+
+
+def _subtensor_vjp(self, node, grad):
+    """x[index] -> the gradient added into zeros of x's shape at ``index`` (repeated
+    indices accumulate); index inputs get none."""
+    from .. import build
+    from ..node import Node
+    x, *values = node.inputs
+    if x.type.dtype not in dtypes.FLOATS:
+        return (None,) * len(node.inputs)
+    grad = build.cast(grad, x.type.dtype)
+    gx = Node.make(IncSubtensor(self.index, "inc"),
+                   (build.zeros_like(x), grad) + tuple(values))
+    return (gx,) + (None,) * len(values)
+
+
+def _inc_subtensor_vjp(self, node, grad):
+    """set: x gets the gradient with zeros at ``index``; inc: x gets it whole.  y gets the
+    gradient at ``index``, summed over the axes it was broadcast along."""
+    from .. import build
+    from ..node import Node
+    x, y, *values = node.inputs
+    gx = gy = None
+    if x.type.dtype in dtypes.FLOATS:
+        gx = build.cast(grad, x.type.dtype)
+        if self.mode == "set":
+            gx = Node.make(IncSubtensor(self.index, "set"),
+                           (gx, build.const(0, gx)) + tuple(values))
+    if y.type.dtype in dtypes.FLOATS:
+        gy = build.cast(build.sum_to(_index_of(self.index, grad, values), y.type),
+                        y.type.dtype)
+    return (gx, gy) + (None,) * len(values)
+
+
+Subtensor.vjp = _subtensor_vjp
+AdvancedSubtensor.vjp = _subtensor_vjp
+IncSubtensor.vjp = _inc_subtensor_vjp

@@ -125,6 +125,34 @@ class Dot(Op):
             return _matrix_product(rows, columns).reshape(a.shape[:-1] + b.shape[1:])
         return np.tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2]))
 
+    def vjp(self, node, grad):
+        """Gradients of vector and matrix products (operands of rank 1 or 2)."""
+        from .. import build
+        from ..node import Node
+        a, b = node.inputs
+        if a.type.ndim > 2 or b.type.ndim > 2:
+            raise NotImplementedError(f"{self.describe()}: no gradient defined for operands "
+                                      "of rank > 2")
+        mul = lambda u, v: build.apply("mul", u, v)  # noqa: E731
+        dot = lambda u, v: Node.make(Dot(), (u, v))  # noqa: E731
+        transpose = lambda u: build.dimshuffle(u, (1, 0))  # noqa: E731
+        column = lambda u: build.dimshuffle(u, (0, "x"))  # noqa: E731
+        row = lambda u: build.dimshuffle(u, ("x", 0))  # noqa: E731
+        ranks = (a.type.ndim, b.type.ndim)
+        if ranks == (2, 2):
+            ga, gb = dot(grad, transpose(b)), dot(transpose(a), grad)
+        elif ranks == (1, 2):
+            ga, gb = dot(b, grad), mul(column(a), row(grad))
+        elif ranks == (2, 1):
+            ga, gb = mul(column(grad), row(b)), dot(transpose(a), grad)
+        else:
+            ga, gb = mul(grad, b), mul(grad, a)
+        result = []
+        for x, gx in ((a, ga), (b, gb)):
+            result.append(build.cast(build.sum_to(gx, x.type), x.type.dtype)
+                          if x.type.dtype in dtypes.FLOATS else None)
+        return tuple(result)
+
 
 @host_op
 @dataclass(frozen=True)

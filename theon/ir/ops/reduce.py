@@ -103,6 +103,26 @@ class Reduce(Op):
     def describe(self):
         return f"{self.combiner}-reduce{list(self.axes)}"
 
+    def vjp(self, node, grad):
+        """sum: ``grad`` broadcast back over the reduced axes; max/min: to every element
+        equal to the result (Theano's convention); prod: ``grad * out / x`` (exact only
+        where no element is 0); and/or, integer inputs: none."""
+        from .. import build
+        (x,) = node.inputs
+        if self.combiner in ("and", "or") or x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        out = node
+        if not self.keepdims:
+            grad = build.expand_reduced(grad, self.axes, x.type.ndim)
+            out = build.expand_reduced(out, self.axes, x.type.ndim)
+        if self.combiner == "add":
+            gx = build.second(x, grad)
+        elif self.combiner == "mul":
+            gx = build.apply("true_div", build.apply("mul", grad, out), x)
+        else:  # maximum, minimum
+            gx = build.apply("mul", grad, build.apply("eq", x, out))
+        return (build.cast(build.second(x, gx), x.type.dtype),)
+
 
 @host_op
 @dataclass(frozen=True)
@@ -132,3 +152,6 @@ class ArgReduce(Op):
 
     def describe(self):
         return f"{self.which}[{self.axis}]"
+
+    def vjp(self, node, grad):
+        return (None,)

@@ -125,6 +125,21 @@ class Reshape(Op):
     def describe(self):
         return f"reshape{_dims(self.shape)}"
 
+    def vjp(self, node, grad):
+        """The gradient reshaped back to the input's shape; shape inputs get none."""
+        from .. import build
+        from ..node import Node
+        from .shape import Shape
+        x = node.inputs[0]
+        none = (None,) * (len(node.inputs) - 1)
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,) + none
+        static = tuple(x.type.shape)
+        params = tuple(Node.make(Shape(axis), (x,)) for axis, length in enumerate(static)
+                       if length is None)
+        gx = Node.make(Reshape(static), (build.cast(grad, x.type.dtype),) + params)
+        return (gx,) + none
+
 
 @host_op
 @dataclass(frozen=True)
@@ -178,6 +193,23 @@ class DimShuffle(Op):
 
     def describe(self):
         return "dimshuffle{" + ",".join(str(entry) for entry in self.pattern) + "}"
+
+    def vjp(self, node, grad):
+        """The inverse dimshuffle of the gradient: inserted axes summed away, dropped ones
+        put back."""
+        from .. import build
+        from ..node import Node
+        from .reduce import Reduce
+        (x,) = node.inputs
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        inserted = tuple(position for position, entry in enumerate(self.pattern)
+                         if entry == "x" and grad.type.shape[position] != 1)
+        if inserted:
+            grad = Node.make(Reduce("add", inserted, True, grad.type.dtype), (grad,))
+        inverse = tuple(self.pattern.index(axis) if axis in self.pattern else "x"
+                        for axis in range(x.type.ndim))
+        return (build.cast(build.dimshuffle(grad, inverse), x.type.dtype),)
 
 
 # ---- joining and splitting ----------------------------------------------------------------

@@ -169,7 +169,7 @@ def num_threads():
     theon.config.num_threads = old
 
 
-@pytest.mark.parametrize("shape", [(300, 200), (3, 40000), (2**15 + 7,)])
+@pytest.mark.parametrize("shape", [(600, 500), (3, 100000), (2**18 + 7,)])
 def test_threads_give_identical_results(shape, num_threads):
     rng = np.random.default_rng(5)
     values = [rng.normal(size=shape).astype(np.float32) for _ in range(2)]
@@ -193,9 +193,9 @@ def test_threads_give_identical_results(shape, num_threads):
 
 def test_threads_with_broadcast_and_strided_large_input(num_threads):
     rng = np.random.default_rng(6)
-    m = rng.normal(size=(400, 300))
+    m = rng.normal(size=(1000, 300))
     strided = np.repeat(m, 2, axis=0)[::2]
-    col = rng.normal(size=(400, 1))
+    col = rng.normal(size=(1000, 1))
     x, c = T.dmatrix("x"), T.dcol("c")
     results = []
     for count in (1, 2):

@@ -173,7 +173,7 @@ def test_softmax_of_an_affine_map_orders_its_kernels_by_what_they_recompute():
 
 def test_reductions_are_multithreaded_consistently():
     x = T.dmatrix("x")
-    a = np.random.default_rng(6).random((3000, 40))
+    a = np.random.default_rng(6).random((9000, 40))
     f = theon.function([x], T.sum(T.exp(x), axis=1))
     old = theon.config.num_threads
     try:

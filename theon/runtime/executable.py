@@ -5,6 +5,7 @@ goes to the slow path that converts or raises), per kernel output one ``np.empty
 native call.  No imports, hashing or graph walks happen per call.
 """
 import ctypes
+import math
 
 import numpy as np
 
@@ -164,10 +165,12 @@ class _Reduction:
             raise ValueError(f"{self.label}: zero-size array to a reduction operation "
                              f"{self.combiner}, which has no identity (domain {domain})")
         kept = tuple(1 if axis in self.axes else length for axis, length in enumerate(domain))
-        out = np.full(kept, self.identity, dtype=self.dtype)
-        args = [values[slot] for slot in call.inputs] + [out, np.asarray(domain, np.int64)]
+        out = np.empty(kept, self.dtype)
+        out.fill(self.identity)
+        args = [values[slot] for slot in call.inputs] + [out, np.array(domain, np.int64)]
+        # math.prod, not np.prod: on a small tuple numpy's costs microseconds per call
         if domain and 0 not in self.axes and domain[0] > 1 and config.num_threads > 1 and \
-                np.prod(domain) >= threads.PARALLEL_MIN_ELEMENTS:
+                math.prod(domain) >= threads.PARALLEL_MIN_ELEMENTS:
             status = threads.parallel_for(call.parallel, args, domain[0], config.num_threads)
         else:
             status = call.serial(*args)

@@ -6,7 +6,8 @@ import numpy as np
 
 from . import dtypes
 from .node import Node
-from .ops import ELEMENTWISE, Constant, DimShuffle, Reduce, cast_op
+from .ops import ELEMENTWISE, Constant, DimShuffle, Reduce, Reshape, Shape, cast_op
+from .ops.shape_ops import SumToShape, static_and_parameters
 
 
 def apply(name, *nodes):
@@ -71,3 +72,87 @@ def zeros_like(node, dtype=None):
     """Zeros of ``node``'s shape, in ``dtype`` (default ``node``'s dtype)."""
     dtype = dtype or node.type.dtype
     return second(node, Node.make(Constant(np.zeros((), dtype=dtype))))
+
+
+def length(node, axis):
+    """The length of ``node`` along ``axis``: an int when it is static, else a 0-d int64
+    node reading it at run time."""
+    static = node.type.shape[axis]
+    if static is not None:
+        return static
+    return Node.make(Shape(axis % node.type.ndim), (node,))
+
+
+def lengths(node):
+    """``length(node, axis)`` for every axis of ``node``."""
+    return [length(node, axis) for axis in range(node.type.ndim)]
+
+
+def product(values):
+    """The product of ``values`` (ints and 0-d integer nodes): an int when all are ints,
+    else an int64 node."""
+    known = 1
+    symbolic = None
+    for value in values:
+        if isinstance(value, Node):
+            value = cast(value, "int64")
+            symbolic = value if symbolic is None else apply("mul", symbolic, value)
+        else:
+            known *= int(value)
+    if symbolic is None:
+        return known
+    if known == 1:
+        return symbolic
+    return apply("mul", symbolic, Node.make(Constant(np.asarray(known, dtype="int64"))))
+
+
+def reshape(node, shape):
+    """``node`` reshaped to ``shape``, whose entries are ints or 0-d integer nodes (lengths
+    known only at run time); ``node`` itself when its static shape already is ``shape``."""
+    static, parameters = static_and_parameters(shape)
+    if static == tuple(node.type.shape) and None not in static:
+        return node
+    return Node.make(Reshape(static), (node,) + parameters)
+
+
+def reshape_like(node, like):
+    """``node`` (of ``like``'s size) reshaped to the run-time shape of ``like``."""
+    if node.type.ndim == like.type.ndim == 1:
+        return node  # one size and one axis: the same shape
+    return reshape(node, lengths(like))
+
+
+def flatten(node):
+    """``node`` as a vector (numpy's ``ravel``); ``node`` itself when it is one."""
+    if node.type.ndim == 1:
+        return node
+    return Node.make(Reshape((-1,)), (node,))
+
+
+def sum_to_shape_of(grad, like, axes=None):
+    """``grad`` summed down to the run-time shape of ``like``, undoing numpy's broadcast of
+    ``like`` to ``grad``'s shape.
+
+    ``sum_to`` reads only static shapes; ops that broadcast as numpy does (alloc, matmul)
+    may also have broadcast an axis whose length 1 was known only at run time, so along
+    such axes the sum is decided at run time by ``SumToShape``.
+
+    Parameters
+    ----------
+    grad : Node
+        Of rank at least ``like``'s, its trailing axes aligned with ``like``'s.
+    like : Node
+    axes : sequence of int, optional
+        The axes of ``like`` that may have been broadcast (default all).
+
+    Returns
+    -------
+    Node
+        Of ``like``'s rank, in ``grad``'s dtype.
+    """
+    grad = sum_to(grad, like.type)
+    axes = range(like.type.ndim) if axes is None else axes
+    if all(like.type.shape[axis] is not None or grad.type.shape[axis] == 1 for axis in axes):
+        return grad
+    static, parameters = static_and_parameters(lengths(like))
+    return Node.make(SumToShape(static), (grad,) + parameters)

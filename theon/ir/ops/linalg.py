@@ -19,6 +19,7 @@ from .. import dtypes
 from ..errors import DTypeError, ShapeError
 from ..node import Op, host_op
 from ..types import TensorType
+from .reduce import Reduce
 
 
 def _shape_text(shape):
@@ -126,13 +127,15 @@ class Dot(Op):
         return np.tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2]))
 
     def vjp(self, node, grad):
-        """Gradients of vector and matrix products (operands of rank 1 or 2)."""
+        """Gradients of vector and matrix products; an operand of rank > 2 makes this
+        ``tensordot`` over the last axis of input 0 and the second-to-last of input 1,
+        whose rule applies."""
         from .. import build
         from ..node import Node
         a, b = node.inputs
         if a.type.ndim > 2 or b.type.ndim > 2:
-            raise NotImplementedError(f"{self.describe()}: no gradient defined for operands "
-                                      "of rank > 2")
+            axes = ((a.type.ndim - 1,), (max(b.type.ndim - 2, 0),))
+            return _tensordot_vjp(node, grad, *axes)
         mul = lambda u, v: build.apply("mul", u, v)  # noqa: E731
         dot = lambda u, v: Node.make(Dot(), (u, v))  # noqa: E731
         transpose = lambda u: build.dimshuffle(u, (1, 0))  # noqa: E731
@@ -202,6 +205,83 @@ class Matmul(Op):
         a, b = np.asarray(a), np.asarray(b)
         self.check_shapes(a.shape, b.shape)
         return np.matmul(blasable(a), blasable(b))
+
+    def vjp(self, node, grad):
+        """``grad @ b.T`` and ``a.T @ grad`` over the last two axes, each summed over the
+        batch axes its operand was broadcast along (at run time where its batch lengths are
+        not static); a vector operand is a row or a column, as in the product."""
+        from .. import build
+        from ..node import Node
+        a, b = node.inputs
+        # vectors as a row (input 0) and a column (input 1), and the gradient with the axes
+        # the product dropped for them put back: every case is then matrices with batches
+        rows = a if a.type.ndim >= 2 else build.dimshuffle(a, ("x", 0))
+        columns = b if b.type.ndim >= 2 else build.dimshuffle(b, (0, "x"))
+        pattern = list(range(grad.type.ndim))
+        if b.type.ndim == 1:
+            pattern.append("x")
+        if a.type.ndim == 1:
+            pattern.insert(len(pattern) - 1, "x")
+        grad = build.dimshuffle(grad, pattern)
+        result = []
+        for x, matrix, other in ((a, rows, columns), (b, columns, rows)):
+            if x.type.dtype not in dtypes.FLOATS:
+                result.append(None)
+                continue
+            if x is a:
+                gx = Node.make(Matmul(), (grad, _swap_last(other)))
+            else:
+                gx = Node.make(Matmul(), (_swap_last(other), grad))
+            batch = range(matrix.type.ndim - 2)
+            gx = build.sum_to_shape_of(gx, matrix, batch)
+            if x.type.ndim == 1:
+                # the row or column axis has static length 1 here: drop it
+                gx = build.dimshuffle(gx, (1,) if x is a else (0,))
+            result.append(build.cast(gx, x.type.dtype))
+        return tuple(result)
+
+
+def _swap_last(node):
+    """``node`` with its last two axes swapped (a batch of transposed matrices)."""
+    from .. import build
+    ndim = node.type.ndim
+    return build.dimshuffle(node, tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
+
+
+def _contract(a, b, axes_a, axes_b):
+    """``tensordot(a, b, (axes_a, axes_b))`` as a node: a ``Dot`` when it is dot's sum (one
+    node for both spellings, as in the frontend), else a ``Tensordot``."""
+    from ..node import Node
+    axes_a, axes_b = tuple(axes_a), tuple(axes_b)
+    if a.type.ndim >= 1 and b.type.ndim >= 1 and axes_a == (a.type.ndim - 1,) and \
+            axes_b == (max(b.type.ndim - 2, 0),):
+        return Node.make(Dot(), (a, b))
+    return Node.make(Tensordot(axes_a, axes_b), (a, b))
+
+
+def _tensordot_vjp(node, grad, axes_a, axes_b):
+    """Gradients of ``tensordot(a, b, (axes_a, axes_b))``: each operand gets the gradient
+    contracted with the other operand over that operand's free axes, its axes then put
+    back in order."""
+    from .. import build
+    a, b = node.inputs
+    free_a = [axis for axis in range(a.type.ndim) if axis not in axes_a]
+    free_b = [axis for axis in range(b.type.ndim) if axis not in axes_b]
+    count_a, count_b = len(free_a), len(free_b)
+    ga = gb = None
+    if a.type.dtype in dtypes.FLOATS:
+        # left: a's free axes (from grad), then b's summed axes in b's order, each one
+        # standing for its partner in a
+        partial = _contract(grad, b, range(count_a, count_a + count_b), free_b)
+        order = free_a + [axes_a[axes_b.index(axis)] for axis in sorted(axes_b)]
+        ga = build.dimshuffle(partial, [order.index(axis) for axis in range(a.type.ndim)])
+        ga = build.cast(ga, a.type.dtype)
+    if b.type.dtype in dtypes.FLOATS:
+        partial = _contract(a, grad, free_a, range(count_a))
+        order = [axes_b[axes_a.index(axis)] for axis in sorted(axes_a)] + free_b
+        gb = build.dimshuffle(partial, [order.index(axis) for axis in range(b.type.ndim)])
+        gb = build.cast(gb, b.type.dtype)
+    return ga, gb
 
 
 def normalize_axes(op_name, axes, rank_a, rank_b):
@@ -278,6 +358,11 @@ class Tensordot(Op):
     def describe(self):
         return f"tensordot{{{list(self.axes_a)}, {list(self.axes_b)}}}"
 
+    def vjp(self, node, grad):
+        """The gradient contracted with the other operand over its free axes, per
+        operand (see ``_tensordot_vjp``)."""
+        return _tensordot_vjp(node, grad, self.axes_a, self.axes_b)
+
 
 @host_op
 @dataclass(frozen=True)
@@ -329,6 +414,70 @@ class BatchedDot(Op):
             b3 = moved.reshape(batch, k, math.prod(moved.shape[2:]))
         return np.matmul(blasable(a3), blasable(b3)).reshape(out_shape)
 
+    def vjp(self, node, grad):
+        """A batch of vectors: the elementwise product's gradients.  Otherwise the product
+        as ``impl`` computes it, on batches of matrices ``(B, M, k) @ (B, k, N)``: gradients
+        ``G @ b3.T`` and ``a3.T @ G`` reshaped back (without reshapes for 3-d operands)."""
+        from .. import build
+        from ..node import Node
+        a, b = node.inputs
+        if a.type.ndim == 1 or b.type.ndim == 1:
+            return _batched_scale_vjp(node, grad)
+        batch = _known(a.type.shape[0], b.type.shape[0])
+        batch = build.length(a, 0) if batch is None else batch
+        summed = build.length(a, -1)
+        axis_b = max(b.type.ndim - 2, 1)
+        # b with its summed axis moved to 1: (B, k, the rest)
+        moved = (0, axis_b) + tuple(axis for axis in range(1, b.type.ndim) if axis != axis_b)
+        b_moved = build.dimshuffle(b, moved)
+        rows = build.product(build.lengths(a)[1:-1])
+        columns = build.product(build.lengths(b_moved)[2:])
+        a3 = a if a.type.ndim == 3 else build.reshape(a, (batch, rows, summed))
+        b3 = b_moved if b.type.ndim == 3 else build.reshape(b_moved, (batch, summed, columns))
+        g3 = grad
+        if (a.type.ndim, b.type.ndim) != (3, 3):
+            g3 = build.reshape(grad, (batch, rows, columns))
+        ga = gb = None
+        if a.type.dtype in dtypes.FLOATS:
+            ga = Node.make(BatchedDot(), (g3, _swap_last(b3)))
+            ga = build.cast(ga if a.type.ndim == 3 else build.reshape_like(ga, a),
+                            a.type.dtype)
+        if b.type.dtype in dtypes.FLOATS:
+            gb = Node.make(BatchedDot(), (_swap_last(a3), g3))
+            if b.type.ndim != 3:
+                gb = build.reshape(gb, build.lengths(b_moved))
+            gb = build.dimshuffle(gb, [moved.index(axis) for axis in range(b.type.ndim)])
+            gb = build.cast(gb, b.type.dtype)
+        return ga, gb
+
+
+def _batched_scale_vjp(node, grad):
+    """Gradients of ``batched_dot`` with a batch of vectors, which scales each batch element
+    of the other operand: ``out = a[:, None, ...] * b`` (or the mirror image)."""
+    from .. import build
+    from ..node import Node
+    a, b = node.inputs
+
+    def expanded(vector, ndim):
+        return build.dimshuffle(vector, (0,) + ("x",) * (ndim - 1))
+
+    result = []
+    for x, y in ((a, b), (b, a)):
+        if x.type.dtype not in dtypes.FLOATS:
+            result.append(None)
+            continue
+        if x.type.ndim == 1 and y.type.ndim == 1:
+            gx = build.apply("mul", grad, y)
+        elif x.type.ndim == 1:
+            # x scaled every element of batch i of y: its gradient sums over them
+            gx = Node.make(Reduce("add", tuple(range(1, y.type.ndim)), False,
+                                  grad.type.dtype), (build.apply("mul", grad, y),))
+        else:
+            # x has the product's shape; y scaled its batch element i
+            gx = build.apply("mul", grad, expanded(y, x.type.ndim))
+        result.append(build.cast(gx, x.type.dtype))
+    return tuple(result)
+
 
 @host_op
 @dataclass(frozen=True)
@@ -347,6 +496,22 @@ class Outer(Op):
 
     def impl(self, x, y):
         return np.outer(x, y)
+
+    def vjp(self, node, grad):
+        """``dot(grad, y)`` and ``dot(x, grad)`` over the flattened inputs, each reshaped
+        back to its input's shape."""
+        from .. import build
+        from ..node import Node
+        x, y = node.inputs
+        flat_x, flat_y = build.flatten(x), build.flatten(y)
+        gx = gy = None
+        if x.type.dtype in dtypes.FLOATS:
+            gx = build.reshape_like(Node.make(Dot(), (grad, flat_y)), x)
+            gx = build.cast(gx, x.type.dtype)
+        if y.type.dtype in dtypes.FLOATS:
+            gy = build.reshape_like(Node.make(Dot(), (flat_x, grad)), y)
+            gy = build.cast(gy, y.type.dtype)
+        return gx, gy
 
 
 def _size(shape):

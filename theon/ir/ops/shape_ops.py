@@ -17,8 +17,11 @@ import numpy as np
 
 from .. import dtypes
 from ..errors import DTypeError, ShapeError
-from ..node import Op, host_op
+from ..node import Node, Op, host_op
 from ..types import TensorType
+from .indexing import IncSubtensor, Subtensor
+from .leaf import Constant
+from .reduce import Reduce
 
 
 def _dims(shape):
@@ -263,9 +266,56 @@ class Join(Op):
     def describe(self):
         return f"join(axis={self.axis})"
 
+    def vjp(self, node, grad):
+        """Each input gets its own slice of the gradient along ``axis`` (a split of it by
+        the inputs' lengths); integer inputs get none."""
+        from .. import build
+        if not any(x.type.dtype in dtypes.FLOATS for x in node.inputs):
+            return (None,) * len(node.inputs)
+        count = len(node.inputs)
+        sizes = [x.type.shape[self.axis] for x in node.inputs]
+        if None in sizes:
+            # lengths known only at run time: split by an int64 vector of them
+            entries = [build.dimshuffle(build.cast(build.length(x, self.axis), "int64"), ("x",))
+                       if length is None else _int64(np.asarray([length]))
+                       for x, length in zip(node.inputs, sizes)]
+            vector = Node.make(Join(0), tuple(entries))
+            parts = [Node.make(SplitPart(self.axis, index, count), (grad, vector))
+                     for index in range(count)]
+        else:
+            parts = [Node.make(SplitPart(self.axis, index, count, tuple(sizes)), (grad,))
+                     for index in range(count)]
+        return tuple(build.cast(part, x.type.dtype) if x.type.dtype in dtypes.FLOATS else None
+                     for x, part in zip(node.inputs, parts))
+
 
 def _sum(lengths):
     return None if any(length is None for length in lengths) else sum(lengths)
+
+
+def _int64(value):
+    """A constant node holding ``value`` as int64 (an index or a length)."""
+    return Node.make(Constant(np.asarray(value, dtype=np.int64)))
+
+
+def _subtensor(node, index):
+    """``node[index]`` for a static basic ``index`` (ints and slices, no inputs)."""
+    return Node.make(Subtensor(index), (node,))
+
+
+def _positions(length):
+    """``arange(length)`` in int64 for a length that is an int or a 0-d integer node."""
+    if isinstance(length, Node):
+        return Node.make(ARange((0, None, 1), "int64"), (length,))
+    return Node.make(ARange((0, length, 1), "int64"))
+
+
+def static_and_parameters(lengths):
+    """The attribute and the parameter inputs of a shape given as ``lengths`` (ints, or
+    0-d integer nodes for lengths known at run time): the lengths with None for each node,
+    and the nodes in order."""
+    static = tuple(None if isinstance(entry, Node) else int(entry) for entry in lengths)
+    return static, tuple(entry for entry in lengths if isinstance(entry, Node))
 
 
 @host_op
@@ -321,6 +371,33 @@ class SplitPart(Op):
     def describe(self):
         return f"split[{self.index}/{self.n_splits}](axis={self.axis})"
 
+    def vjp(self, node, grad):
+        """The gradient put into zeros of the input's shape where this part lies; the
+        sizes get none."""
+        from .. import build
+        x = node.inputs[0]
+        none = (None,) * (len(node.inputs) - 1)
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,) + none
+        if self.sizes is None:
+            sizes = node.inputs[1]
+            start = 0
+            if self.index:
+                before = _subtensor(sizes, (("slice", None, self.index, None),))
+                start = Node.make(Reduce("add", (0,), False, "int64"), (before,))
+            own = build.cast(_subtensor(sizes, (("int", self.index),)), "int64")
+            stop = own if self.index == 0 else build.apply("add", start, own)
+        else:
+            start = sum(self.sizes[:self.index])
+            stop = start + self.sizes[self.index]
+        bounds = [bound for bound in (start, stop) if isinstance(bound, Node)]
+        part = ("slice",) + tuple("?" if isinstance(bound, Node) else bound
+                                  for bound in (start, stop)) + (None,)
+        index = (("slice", None, None, None),) * self.axis + (part,)
+        gx = Node.make(IncSubtensor(index, "inc"),
+                       (build.zeros_like(x), build.cast(grad, x.type.dtype)) + tuple(bounds))
+        return (gx,) + none
+
 
 # ---- allocation ---------------------------------------------------------------------------
 
@@ -373,6 +450,79 @@ class Alloc(Op):
     def describe(self):
         return f"alloc{_dims(self.shape)}"
 
+    def vjp(self, node, grad):
+        """The value gets the gradient summed over the axes it was broadcast along (the
+        new leading ones, and those where its length is 1); the lengths get none."""
+        from .. import build
+        value = node.inputs[0]
+        none = (None,) * (len(node.inputs) - 1)
+        if value.type.dtype not in dtypes.FLOATS:
+            return (None,) + none
+        return (build.cast(build.sum_to_shape_of(grad, value), value.type.dtype),) + none
+
+
+@host_op
+@dataclass(frozen=True)
+class SumToShape(Op):
+    """The input summed down to ``shape`` as numpy broadcast ``shape`` up to it: over its
+    extra leading axes and over the axes where ``shape`` has length 1 and the input does
+    not.  The gradient of an op that broadcasts along axes whose length 1 may be known only
+    at run time (alloc, matmul's batch axes); ``build.sum_to`` handles the static case.
+
+    Attributes
+    ----------
+    shape : tuple
+        Per output dimension an int, or None: the next parameter input gives the length.
+    """
+
+    shape: tuple
+
+    name = "sum_to_shape"
+    returns_view = True  # the input itself when nothing is summed
+
+    def infer_type(self, ttype, *parameter_types):
+        _check_parameters(self.name, self.shape, parameter_types)
+        lead = ttype.ndim - len(self.shape)
+        if lead < 0:
+            raise ShapeError(f"{self.describe()}: input of static shape {_dims(ttype.shape)} "
+                             "has fewer dimensions than the target shape")
+        for length, target in zip(ttype.shape[lead:], self.shape):
+            if None not in (length, target) and target not in (1, length):
+                raise ShapeError(f"{self.describe()}: input of static shape "
+                                 f"{_dims(ttype.shape)} is not a broadcast of the target "
+                                 "shape")
+        return TensorType(ttype.dtype, self.shape)
+
+    def impl(self, array, *parameters):
+        shape = _merge(self.shape, parameters, _int)
+        array = np.asarray(array)
+        lead = array.ndim - len(shape)
+        axes = list(range(lead))
+        for axis, target in enumerate(shape):
+            length = array.shape[lead + axis]
+            if target == 1 and length != 1:
+                axes.append(lead + axis)
+            elif target != length:
+                raise ValueError(f"{self.describe()}: an array of shape {array.shape} is not "
+                                 f"a broadcast of shape {shape}")
+        if not axes:
+            return array
+        return array.sum(axis=tuple(axes), keepdims=True).reshape(shape)
+
+    def describe(self):
+        return f"sum_to_shape{_dims(self.shape)}"
+
+    def vjp(self, node, grad):
+        """The gradient broadcast back to the input's run-time shape (an alloc)."""
+        from .. import build
+        x = node.inputs[0]
+        none = (None,) * (len(node.inputs) - 1)
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,) + none
+        static, parameters = static_and_parameters(build.lengths(x))
+        gx = Node.make(Alloc(static), (build.cast(grad, x.type.dtype),) + parameters)
+        return (gx,) + none
+
 
 @host_op
 @dataclass(frozen=True)
@@ -402,6 +552,11 @@ class ARange(Op):
 
     def describe(self):
         return "arange(" + ", ".join("?" if b is None else str(b) for b in self.bounds) + ")"
+
+    def vjp(self, node, grad):
+        """None for every bound: Theano treats arange's bounds as parameters (a float
+        ``arange`` is piecewise constant in them almost everywhere)."""
+        return (None,) * len(node.inputs)
 
 
 def _number(value):
@@ -436,6 +591,31 @@ class Tile(Op):
 
     def describe(self):
         return f"tile{self.reps}"
+
+    def vjp(self, node, grad):
+        """The sum of the gradient's tiles: each axis of length ``reps * n`` is split into
+        ``(reps, n)`` (tiles are whole copies, so the tile index is the outer one) and the
+        tile axes are summed away."""
+        from .. import build
+        (x,) = node.inputs
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        ndim = max(x.type.ndim, len(self.reps))
+        lead = ndim - x.type.ndim
+        reps = (1,) * (ndim - len(self.reps)) + self.reps
+        sizes = [1] * lead + build.lengths(x)
+        split, summed = [], []
+        for rep, size in zip(reps, sizes):
+            if rep != 1:
+                summed.append(len(split))
+                split.append(rep)
+            split.append(size)
+        gx = build.reshape(grad, split)
+        if summed:
+            gx = Node.make(Reduce("add", tuple(summed), False, gx.type.dtype), (gx,))
+        # the padded leading axes have static length 1 here, so they can be dropped
+        gx = build.dimshuffle(gx, tuple(range(lead, ndim)))
+        return (build.cast(gx, x.type.dtype),)
 
 
 @host_op
@@ -482,6 +662,37 @@ class Repeat(Op):
     def describe(self):
         return f"repeat(axis={self.axis})"
 
+    def vjp(self, node, grad):
+        """Each element gets the sum of the gradient over its repeats; the repeats get
+        none.  One count for all: the repeated axis is split into ``(n, repeats)`` and the
+        second part summed.  A count per element: the gradient is added into zeros at the
+        index each output element was copied from (``repeat(arange(n), repeats)``)."""
+        from .. import build
+        x = node.inputs[0]
+        none = (None,) * (len(node.inputs) - 1)
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,) + none
+        repeats = self.repeats if self.repeats is not None else node.inputs[1]
+        source = build.flatten(x) if self.axis is None else x
+        axis = 0 if self.axis is None else self.axis
+        if isinstance(repeats, int) or isinstance(repeats, Node) and repeats.type.ndim == 0:
+            sizes = build.lengths(source)
+            split = sizes[:axis + 1] + [repeats] + sizes[axis + 1:]
+            gx = Node.make(Reduce("add", (axis + 1,), False, grad.type.dtype),
+                           (build.reshape(grad, split),))
+        else:
+            if isinstance(repeats, Node):
+                positions = _positions(build.length(source, axis))
+                origin = Node.make(Repeat(0, None), (positions, repeats))
+            else:
+                origin = _int64(np.repeat(np.arange(len(repeats)), repeats))
+            index = (("slice", None, None, None),) * axis + (("array",),)
+            gx = Node.make(IncSubtensor(index, "inc"),
+                           (build.zeros_like(source), grad, origin))
+        if self.axis is None:
+            gx = build.reshape_like(gx, x)
+        return (build.cast(gx, x.type.dtype),) + none
+
 
 @host_op
 @dataclass(frozen=True)
@@ -504,6 +715,20 @@ class Roll(Op):
 
     def describe(self):
         return f"roll(axis={self.axis})"
+
+    def vjp(self, node, grad):
+        """The gradient rolled back by ``-shift``; the shift gets none."""
+        from .. import build
+        x = node.inputs[0]
+        none = (None,) * (len(node.inputs) - 1)
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,) + none
+        grad = build.cast(grad, x.type.dtype)
+        if self.shift is not None:
+            return (Node.make(Roll(self.axis, -self.shift), (grad,)),) + none
+        # int64 first: negating an unsigned shift would wrap around
+        back = build.apply("neg", build.cast(node.inputs[1], "int64"))
+        return (Node.make(Roll(self.axis, None), (grad, back)),) + none
 
 
 def _flat_or_same(ttype, axis):
@@ -537,6 +762,33 @@ class Sort(Op):
     def describe(self):
         return f"{'argsort' if self.argsort else 'sort'}(axis={self.axis})"
 
+    def vjp(self, node, grad):
+        """sort: the gradient scattered back through the sorting permutation (argsort of
+        the input); argsort: none (its integer output has no gradient)."""
+        from .. import build
+        (x,) = node.inputs
+        if self.argsort or x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        grad = build.cast(grad, x.type.dtype)
+        source = build.flatten(x) if self.axis is None else x
+        axis = 0 if self.axis is None else self.axis
+        permutation = Node.make(Sort(self.axis, argsort=True), (x,))
+        # out[..., i, ...] = x[..., p[..., i, ...], ...]: index every other axis by its own
+        # position, broadcast, so that the scatter is numpy's put_along_axis
+        arrays = []
+        for other in range(source.type.ndim):
+            if other == axis:
+                arrays.append(permutation)
+                continue
+            pattern = ["x"] * source.type.ndim
+            pattern[other] = 0
+            arrays.append(build.dimshuffle(_positions(build.length(source, other)), pattern))
+        index = (("array",),) * source.type.ndim
+        # a permutation never repeats an index: "set" is exact and skips numpy's add.at
+        gx = Node.make(IncSubtensor(index, "set"),
+                       (build.zeros_like(source), grad) + tuple(arrays))
+        return (build.reshape_like(gx, x) if self.axis is None else gx,)
+
 
 def cumulative_dtype(dtype):
     """numpy's dtype for cumsum/cumprod of ``dtype``: small integers and bool widen."""
@@ -566,6 +818,26 @@ class CumOp(Op):
 
     def describe(self):
         return f"{'cumsum' if self.mode == 'add' else 'cumprod'}(axis={self.axis})"
+
+    def vjp(self, node, grad):
+        """cumsum: the reversed cumulative sum of the gradient.  cumprod: Theano's
+        ``reversed_cumsum(grad * out) / x``, exact where no element of ``x`` is 0."""
+        from .. import build
+        (x,) = node.inputs
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        source = build.flatten(x) if self.axis is None else x
+        axis = 0 if self.axis is None else self.axis
+        if self.mode == "mul":
+            grad = build.apply("mul", grad, node)
+        flip = (("slice", None, None, None),) * axis + (("slice", None, None, -1),)
+        total = Node.make(CumOp(axis, "add"), (_subtensor(grad, flip),))
+        gx = _subtensor(total, flip)
+        if self.mode == "mul":
+            gx = build.apply("true_div", gx, source)
+        if self.axis is None:
+            gx = build.reshape_like(gx, x)
+        return (build.cast(gx, x.type.dtype),)
 
 
 @host_op
@@ -600,3 +872,24 @@ class Diag(Op):
 
     def describe(self):
         return f"diag(k={self.k})"
+
+    def vjp(self, node, grad):
+        """vector -> matrix: the gradient's ``k``-th diagonal.  matrix -> diagonal: the
+        gradient put on the ``k``-th diagonal of zeros of the matrix's shape."""
+        from .. import build
+        (x,) = node.inputs
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        grad = build.cast(grad, x.type.dtype)
+        if x.type.ndim == 1:
+            return (Node.make(Diag(self.k), (grad,)),)
+        positions = _positions(build.length(grad, 0))
+        rows, columns = positions, positions
+        if self.k > 0:
+            columns = build.apply("add", positions, _int64(self.k))
+        elif self.k < 0:
+            rows = build.apply("add", positions, _int64(-self.k))
+        # the diagonal's positions are distinct: "set" is exact and skips numpy's add.at
+        gx = Node.make(IncSubtensor((("array",), ("array",)), "set"),
+                       (build.zeros_like(x), grad, rows, columns))
+        return (gx,)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import config
 from ..ir import KernelStep, ShapeError
-from . import threads
+from . import blas, threads
 from .arguments import convert_argument
 
 _ARRAY = np.ndarray
@@ -242,18 +242,29 @@ def _shape_plan(kernel, slots):
 
 
 class HostCall:
-    """An op run on the host through its numpy reference."""
+    """An op run on the host through its numpy reference.  An op that calls BLAS says how
+    many multiply-adds a call does (``multiply_adds``), so that small products run on one
+    BLAS thread (see ``runtime.blas``)."""
 
-    __slots__ = ("op", "inputs", "output", "dtype")
+    __slots__ = ("op", "inputs", "output", "dtype", "work")
 
     def __init__(self, step, slot_types):
         self.op = step.op
         self.inputs = step.inputs
         self.output = step.output
         self.dtype = np.dtype(slot_types[step.output].dtype)
+        self.work = getattr(step.op, "multiply_adds", None)
 
     def run(self, values):
-        result = self.op.impl(*[values[slot] for slot in self.inputs])
+        arrays = [values[slot] for slot in self.inputs]
+        if self.work is None:
+            result = self.op.impl(*arrays)
+        else:
+            previous = blas.begin(self.work(*arrays))
+            try:
+                result = self.op.impl(*arrays)
+            finally:
+                blas.end(previous)
         values[self.output] = np.asarray(result, dtype=self.dtype)
 
 

@@ -112,6 +112,11 @@ class Dot(Op):
         dtype = _dtype(self.name, (type_a, type_b))
         return TensorType(dtype, self.check_shapes(type_a.shape, type_b.shape))
 
+    def multiply_adds(self, a, b):
+        """The multiply-adds of ``dot(a, b)`` (the runtime picks BLAS threads by it)."""
+        k = a.shape[-1] if a.ndim else 1
+        return a.size * (b.size // k) if k else 0
+
     def impl(self, a, b):
         a, b = np.asarray(a), np.asarray(b)
         self.check_shapes(a.shape, b.shape)
@@ -200,6 +205,12 @@ class Matmul(Op):
     def infer_type(self, type_a, type_b):
         dtype = _dtype(self.name, (type_a, type_b))
         return TensorType(dtype, self.check_shapes(type_a.shape, type_b.shape))
+
+    def multiply_adds(self, a, b):
+        """The multiply-adds of ``a @ b``, at least (batch broadcasting may add more)."""
+        rows = a.shape[-2] if a.ndim >= 2 else 1
+        columns = b.shape[-1] if b.ndim >= 2 else 1
+        return max(a.size * columns, b.size * rows)
 
     def impl(self, a, b):
         a, b = np.asarray(a), np.asarray(b)
@@ -349,6 +360,11 @@ class Tensordot(Op):
         dtype = _dtype(self.name, (type_a, type_b))
         return TensorType(dtype, self.check_shapes(type_a.shape, type_b.shape))
 
+    def multiply_adds(self, a, b):
+        """The multiply-adds of the contraction."""
+        contracted = math.prod(a.shape[axis] for axis in self.axes_a)
+        return a.size * (b.size // contracted) if contracted else 0
+
     def impl(self, a, b):
         a, b = np.asarray(a), np.asarray(b)
         self.check_shapes(a.shape, b.shape)
@@ -394,6 +410,11 @@ class BatchedDot(Op):
     def infer_type(self, type_a, type_b):
         dtype = _dtype(self.name, (type_a, type_b))
         return TensorType(dtype, self.check_shapes(type_a.shape, type_b.shape))
+
+    def multiply_adds(self, a, b):
+        """The multiply-adds of the batched product."""
+        per_batch = a.shape[0] * a.shape[-1] if a.ndim >= 2 else a.shape[0]
+        return a.size * (b.size // per_batch) if per_batch else 0
 
     def impl(self, a, b):
         a, b = np.asarray(a), np.asarray(b)

@@ -16,5 +16,5 @@ from .ir.errors import CompileError, DTypeError, ShapeError
 from .frontend import (Function, MissingInputError, UnusedInputError, function, printing)
 from .frontend.variable import Variable
 from .frontend.shared import SharedVariable, shared
-from .gradient import grad  # also binds the module theon.gradient
+from .gradient import Lop, Rop, grad  # also binds the module theon.gradient
 from . import tensor

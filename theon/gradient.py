@@ -1,10 +1,15 @@
-"""``theon.gradient``: Theano's ``theano.gradient`` module (grad, DisconnectedInputError,
-verify_grad)."""
+"""``theon.gradient``: Theano's ``theano.gradient`` module: grad, Lop, Rop, jacobian,
+hessian, the gradient-steering identities (zero_grad, disconnected_grad, grad_clip,
+grad_scale, the deprecated consider_constant), DisconnectedInputError and verify_grad."""
 import numpy as np
 
-from .frontend.gradient import DisconnectedInputError, grad
+from .frontend.derivatives import Lop, Rop, hessian, jacobian
+from .frontend.gradient import (DisconnectedInputError, consider_constant, disconnected_grad,
+                                format_as, grad, grad_clip, grad_scale, zero_grad)
 
-__all__ = ["DisconnectedInputError", "GradientError", "grad", "verify_grad"]
+__all__ = ["DisconnectedInputError", "GradientError", "Lop", "Rop", "consider_constant",
+           "disconnected_grad", "format_as", "grad", "grad_clip", "grad_scale", "hessian",
+           "jacobian", "verify_grad", "zero_grad"]
 
 
 class GradientError(AssertionError):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node
+from ..ir.ops import GradientOp
 from .rewrite import rewrite
 
 _SUB = ELEMENTWISE["sub"]
@@ -30,6 +31,14 @@ def _zeros_like(node, dtype):
 def _operand_order(node):
     # constants last; otherwise creation order, so rebuilding a graph gives the same order
     return (isinstance(node.op, Constant), node.serial)
+
+
+def remove_gradient_op(node):
+    """zero_grad(x) -> x, disconnected_grad(x) -> x, grad_clip(x) -> x, grad_scale(x) -> x:
+    they steer only theon.grad, which ran on the user's graph before compiling."""
+    if isinstance(node.op, GradientOp):
+        return node.inputs[0]
+    return None
 
 
 def sort_commutative_operands(node):
@@ -130,9 +139,9 @@ def power_to_square_or_root(node):
     return replacement if replacement.type == node.type else None
 
 
-RULES = (sort_commutative_operands, remove_identity_operand, collapse_involution,
-         collapse_idempotent, cancel_self_subtraction, absorb_integer_zero,
-         subtract_negation, power_to_square_or_root)
+RULES = (remove_gradient_op, sort_commutative_operands, remove_identity_operand,
+         collapse_involution, collapse_idempotent, cancel_self_subtraction,
+         absorb_integer_zero, subtract_negation, power_to_square_or_root)
 
 
 def canonicalize(graph):

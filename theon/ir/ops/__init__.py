@@ -9,3 +9,4 @@ from .shape_ops import (ARange, Alloc, CumOp, Diag, DimShuffle, Join, Repeat, Re
                         Sort, SplitPart, Tile)
 from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor
 from .random import RandomVariable
+from .gradient_ops import DisconnectedGrad, GradClip, GradientOp, GradScale, ZeroGrad

@@ -11,6 +11,8 @@ cold_w1
     params ``{"peer": "theon" | "numexpr" | "numba", "n": int, "dtype": str}``.
 chain
     params ``{"steps": int, "n": int}``; theon only, checked against a numpy loop.
+cold_train
+    params ``{"workload": "W3" | "W4"}``; theon only: graph, grad, compile, first step.
 """
 import importlib
 import json
@@ -85,7 +87,27 @@ def chain(steps, n):
     return result
 
 
-TASKS = {"cold_w1": cold_w1, "chain": chain}
+def cold_train(workload):
+    """Time to the first SGD step of a training workload (benchmarks/training.py): graph
+    build and ``theon.grad``, ``theon.function``, the first call."""
+    import_s = _timed_import("theon")
+    import theon
+    from benchmarks import training
+    x, y, params = training.CASES[workload]()
+    start = time.perf_counter()
+    inputs, cost, updates, _ = training.theon_graph(workload, params)
+    built = time.perf_counter()
+    step = theon.function(inputs, cost, updates=updates)
+    compiled = time.perf_counter()
+    step(x, y)
+    end = time.perf_counter()
+    result = {"import_s": import_s, "first_result_s": end - start, "build_s": built - start,
+              "compile_s": compiled - built, "first_call_s": end - compiled}
+    result.update(_report_dict(step))
+    return result
+
+
+TASKS = {"cold_w1": cold_w1, "chain": chain, "cold_train": cold_train}
 
 
 def main(argv):

@@ -141,8 +141,10 @@ def _mlp_row(settings, rng, raw):
         return e / e.sum(1, keepdims=True)
 
     error = _rel_err(f(batch, w1, b1, w2, b2), numpy_forward())
-    theon_s = _time(settings, lambda: f(batch, w1, b1, w2, b2))
-    numpy_s = _time(settings, numpy_forward)
+    timed = timing.measure_interleaved(
+        {"theon": lambda: f(batch, w1, b1, w2, b2), "numpy": numpy_forward},
+        settings.samples, settings.min_sample_s)
+    theon_s, numpy_s = timed["theon"]["median_s"], timed["numpy"]["median_s"]
     raw["mlp forward"] = {"theon_s": theon_s, "numpy_s": numpy_s, "rel_err": error}
     return Row("linalg", "MLP 784-500-10 fwd, batch 128", "µs/call (median)",
                f"{theon_s * 1e6:.0f}", f"numpy {numpy_s * 1e6:.0f}",

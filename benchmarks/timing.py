@@ -63,6 +63,42 @@ def measure(call, samples=5, min_sample_s=0.2, warmup=1):
             "samples_s": timings, "inner": inner}
 
 
+def measure_interleaved(calls, samples=5, min_sample_s=0.2, warmup=1):
+    """``measure`` for several competitors at once, their samples taken in turn (a, b, a,
+    b, ...): a change of load on a shared machine then hits every competitor alike, which
+    back-to-back measurements (all of a, then all of b) do not guarantee.
+
+    Parameters
+    ----------
+    calls : dict
+        Name -> callable taking no arguments.
+
+    Returns
+    -------
+    dict
+        Name -> ``measure``'s dict for that callable.
+    """
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    inner = {name: _calls_per_sample(call, min_sample_s) for name, call in calls.items()}
+    timings = {name: [] for name in calls}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(samples):
+            for name, call in calls.items():
+                start = time.perf_counter()
+                for _ in range(inner[name]):
+                    call()
+                timings[name].append((time.perf_counter() - start) / inner[name])
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "samples_s": t,
+                   "inner": inner[name]} for name, t in timings.items()}
+
+
 def _calls_per_sample(call, min_sample_s):
     """Number of calls that make one sample last at least ``min_sample_s``."""
     start = time.perf_counter()

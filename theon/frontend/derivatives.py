@@ -82,8 +82,8 @@ def _independent_outputs(outputs, placeholders):
 
 def _stabilized_outputs(nodes):
     """``nodes`` after the stabilize pass (so J v of log(softmax(x)) is stable too)."""
-    from ..passes.stabilize import stabilize
-    return list(stabilize(ir.Graph(inputs=(), outputs=tuple(nodes))).outputs)
+    from ..passes.stabilize import stabilize_for_gradient
+    return list(stabilize_for_gradient(ir.Graph(inputs=(), outputs=tuple(nodes))).outputs)
 
 
 def _jacobian_vector_products(outputs, leaves, points, stop):

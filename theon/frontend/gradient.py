@@ -103,12 +103,12 @@ def _stabilized(cost_node, keep):
     """``cost_node`` after the stabilize pass.  The nodes of ``keep`` (intermediate
     ``wrt`` and ``consider_constant`` nodes) stand for placeholders while it runs, so no
     rewrite merges them away and every path through them is kept."""
-    from ..passes.stabilize import stabilize
+    from ..passes.stabilize import stabilize_for_gradient
     keep = [node for node in dict.fromkeys(keep) if node.inputs]
     placeholders = {node: ir.Node.make(ir.Input.new(node.type, "keep")) for node in keep}
     if placeholders:
         cost_node = _substitute(cost_node, placeholders)
-    stable = stabilize(ir.Graph(inputs=(), outputs=(cost_node,))).outputs[0]
+    stable = stabilize_for_gradient(ir.Graph(inputs=(), outputs=(cost_node,))).outputs[0]
     if placeholders:
         stable = _substitute(stable, {p: node for node, p in placeholders.items()})
     return stable

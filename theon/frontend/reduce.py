@@ -8,6 +8,7 @@ and divide fuse around the two reductions.
 """
 from .. import ir
 from ..ir import dtypes
+from ..ir.ops import ZeroGrad
 from ..ir.ops.reduce import Reduce, normalize_axes
 from .elementwise import FUNCTIONS as E
 from .elementwise import cast
@@ -102,12 +103,19 @@ def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
     return E["sqrt"](var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))
 
 
+def _shift(peak):
+    """``peak`` as the shift of a softmax or logsumexp, which does not depend on it: wrapped
+    in ``zero_grad``, so the gradient does not go through the max only to cancel (the
+    compile pipeline removes the wrapper)."""
+    return Variable(ir.Node.make(ZeroGrad(), (peak.node,)))
+
+
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, computed without overflow: m + log(sum(exp(x - m)))
     with m the maximum (and m = 0 where it is infinite)."""
     x = as_tensor_variable(x)
     peak = max(x, axis=axis, keepdims=True)
-    peak = E["switch"](E["isinf"](peak), 0, peak)
+    peak = _shift(E["switch"](E["isinf"](peak), 0, peak))
     total = sum(E["exp"](x - peak), axis=axis, keepdims=True)
     result = E["log"](total) + peak
     if keepdims:
@@ -119,7 +127,7 @@ def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis`` (the last: Theano's row-wise softmax on
     matrices), stable for large logits."""
     x = as_tensor_variable(x)
-    shifted = x - max(x, axis=axis, keepdims=True)
+    shifted = x - _shift(max(x, axis=axis, keepdims=True))
     exps = E["exp"](shifted)
     return exps / sum(exps, axis=axis, keepdims=True)
 
@@ -128,7 +136,7 @@ def logsoftmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, computed as x - logsumexp(x): exact for large
     logits, never -inf from an underflowed exp."""
     x = as_tensor_variable(x)
-    shifted = x - max(x, axis=axis, keepdims=True)
+    shifted = x - _shift(max(x, axis=axis, keepdims=True))
     return shifted - E["log"](sum(E["exp"](shifted), axis=axis, keepdims=True))
 
 

@@ -23,12 +23,18 @@ The identities (the rule names say the same):
 so ``log(1 - sigmoid(x))`` becomes ``-softplus(x)`` and ``log(softmax(x)[arange(n), y])``
 becomes ``logsoftmax(x)[arange(n), y]``.  Rules keep each node's type exactly (dtype and
 static shape) and decline when they cannot.
+
+The shift m enters as ``zero_grad(m)``: each expression above is independent of m, so its
+exact gradient treats m as a constant, and differentiating through the max would only add
+terms that cancel (a row reduction and a comparison per softmax in every training step).
+``theon.grad`` runs ``stabilize_for_gradient``, which keeps those markers; the compile
+pipeline's ``stabilize`` removes them, as ``canonicalize`` removed the user's.
 """
 import numpy as np
 
 from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node, cast_op, dtypes
-from ..ir.ops import AdvancedSubtensor, DimShuffle, Reduce, Reshape, Subtensor
-from .canonicalize import constant_value, sort_commutative_operands
+from ..ir.ops import AdvancedSubtensor, DimShuffle, Reduce, Reshape, Subtensor, ZeroGrad
+from .canonicalize import constant_value, remove_gradient_op, sort_commutative_operands
 from .rewrite import rewrite
 
 _ADD = ELEMENTWISE["add"]
@@ -52,6 +58,11 @@ _MOVES = (Subtensor, AdvancedSubtensor, DimShuffle, Reshape)
 
 def _make(op, *inputs):
     return Node.make(op, inputs)
+
+
+def _unsteered(node):
+    """``node`` without a ``zero_grad`` around it."""
+    return node.inputs[0] if isinstance(node.op, ZeroGrad) else node
 
 
 def _is_constant(node, value):
@@ -129,12 +140,13 @@ def _unshifted(shifted, axes):
     if shifted.op != _SUB:
         return None
     x, peak = shifted.inputs
+    peak = _unsteered(peak)
     if peak.op == _SWITCH:
         condition, zero, unguarded = peak.inputs
         if condition.op != _ISINF or condition.inputs[0] is not unguarded \
                 or not _is_constant(zero, 0):
             return None
-        peak = unguarded
+        peak = _unsteered(unguarded)
     reduced = _reduced_keeping_axes(peak, "maximum")
     if reduced is None or reduced[0] is not x or reduced[1] != axes:
         return None
@@ -167,6 +179,11 @@ def _softmax_parts(node):
 def _max_keeping(x, axes):
     """``max(x)`` over ``axes``, kept as length-1 dimensions."""
     return _make(Reduce("maximum", axes, True, x.type.dtype), x)
+
+
+def _shift(peak):
+    """``peak`` as a shift that the expression does not depend on: zero_grad(peak)."""
+    return _make(ZeroGrad(), peak)
 
 
 # ---- rules --------------------------------------------------------------------------------
@@ -261,7 +278,7 @@ def softmax_shifted_by_max(node):
         return None
     axes = summed[1]
     x = _cast(numerator.inputs[0], numerator.type.dtype)
-    power = _make(_EXP, _make(_SUB, x, _max_keeping(x, axes)))
+    power = _make(_EXP, _make(_SUB, x, _shift(_max_keeping(x, axes))))
     new_total = _make(Reduce("add", axes, True, total.type.dtype), power)
     return _fit(_make(_DIV, power, new_total), node)
 
@@ -293,7 +310,7 @@ def log_sum_exp_shifted_by_max(node):
     x = _cast(power.inputs[0], power.type.dtype)
     peak = _max_keeping(x, axes)
     zero = Node.make(Constant(np.zeros((), x.type.dtype)))
-    peak = _make(_SWITCH, _make(_ISINF, peak), zero, peak)
+    peak = _shift(_make(_SWITCH, _make(_ISINF, peak), zero, peak))
     shifted_total = _make(Reduce("add", axes, True, total.op.dtype),
                           _make(_EXP, _make(_SUB, x, peak)))
     result = _make(_ADD, peak, _make(_LOG, shifted_total))
@@ -367,7 +384,8 @@ def stabilize_node(node):
 
 def stabilize(graph):
     """Rewrite ``graph``'s numerically unstable expressions into stable equal ones (the
-    identities of this module's docstring); ``graph`` itself when there are none.
+    identities of this module's docstring); ``graph`` itself when there are none.  The
+    compile pipeline's pass: gradient-steering ops are removed too.
 
     Parameters
     ----------
@@ -379,4 +397,10 @@ def stabilize(graph):
     ir.Graph
         Every node of the same type as the one it replaces.
     """
+    return rewrite(graph, (stabilize_node, remove_gradient_op))
+
+
+def stabilize_for_gradient(graph):
+    """``stabilize`` for a graph about to be differentiated: the shifts come out as
+    ``zero_grad(m)`` and every gradient-steering op stays for ``passes.autodiff``."""
     return rewrite(graph, (stabilize_node,))

@@ -10,6 +10,7 @@ attribute holding every entry known when the graph is built (None for the others
 0-d input node per None entry, in order.  The static output shape is derived from the known
 entries, so ``zeros((2, 3))`` has type ``[2, 3]`` and ``zeros((n, 3))`` has ``[?, 3]``.
 """
+import functools
 import math
 from dataclasses import dataclass
 
@@ -144,6 +145,19 @@ class Reshape(Op):
         return (gx,) + none
 
 
+@functools.lru_cache(maxsize=1024)
+def _dimshuffle_plan(pattern, ndim):
+    """(axis order, index, dropped axes) of a dimshuffle on a rank-``ndim`` array: the array
+    transposed to the kept axes in pattern order, then the dropped ones, and indexed with
+    ``index`` (None inserts an axis, a full slice keeps one, 0 removes a dropped one) is the
+    result, a view.  Cached: a host step runs it on every call, and the pattern's
+    arithmetic cost more than the view itself."""
+    kept = [entry for entry in pattern if entry != "x"]
+    dropped = tuple(axis for axis in range(ndim) if axis not in kept)
+    index = tuple(None if entry == "x" else slice(None) for entry in pattern)
+    return tuple(kept) + dropped, index + (0,) * len(dropped), dropped
+
+
 @host_op
 @dataclass(frozen=True)
 class DimShuffle(Op):
@@ -183,16 +197,12 @@ class DimShuffle(Op):
 
     def impl(self, array):
         array = np.asarray(array)
-        kept = [entry for entry in self.pattern if entry != "x"]
-        dropped = [axis for axis in range(array.ndim) if axis not in kept]
+        order, index, dropped = _dimshuffle_plan(self.pattern, array.ndim)
         for axis in dropped:
             if array.shape[axis] != 1:
                 raise ValueError(f"{self.describe()}: cannot drop dimension {axis} of an "
                                  f"array of shape {array.shape}: its length is not 1")
-        # the dropped axes go last, where indexing them with 0 removes them (still a view)
-        view = np.transpose(array, kept + dropped)[(Ellipsis,) + (0,) * len(dropped)]
-        inserted = [index for index, entry in enumerate(self.pattern) if entry == "x"]
-        return np.expand_dims(view, tuple(inserted)) if inserted else view
+        return array.transpose(order)[index]
 
     def describe(self):
         return "dimshuffle{" + ",".join(str(entry) for entry in self.pattern) + "}"

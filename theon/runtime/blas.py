@@ -1,31 +1,74 @@
 """Small matrix products on one BLAS thread.
 
-OpenBLAS splits even small matrix products across all its threads.  On a machine shared
-with other work, a thread that waits for a descheduled partner spins away its time slice:
-the 256x784 by 784x10 product of a logistic-regression step took 15.9 ms instead of 0.4 ms
-on 2 loaded cores (numpy alone suffers the same).  Below ``SERIAL_BELOW`` multiply-adds the
-second thread gains little even on an idle machine, so theon runs such a product on one
-thread and gives the library its previous thread count back afterwards: larger products,
-and the user's own numpy code, keep whatever numpy (or threadpoolctl) set.
+OpenBLAS splits even small matrix products across all its threads, and its threads spin
+while they wait for each other.  On a machine shared with other work, a thread waiting for
+a descheduled partner spins away its time slice: the 256x784 by 784x10 product of a
+logistic-regression step took 15.9 ms instead of 0.1 ms on 2 loaded cores (numpy's own
+calls suffer the same).  So theon runs products below ``SERIAL_BELOW`` multiply-adds on one
+thread, and gives the library its previous thread count back right after: larger products,
+and the user's own numpy code, keep whatever numpy (or threadpoolctl) set.  The price is
+paid on an idle machine, where two threads would have run that product in 46 us instead of
+85 us; a factor below 2 that theon gives up to never lose a factor of 100.
 
-The BLAS libraries are found with threadpoolctl, once, at the first small product; where
-none can be controlled, products run as numpy runs them.
+The BLAS libraries are found once, at the first small product: OpenBLAS (numpy's wheels) by
+its own functions, any other through threadpoolctl; where none can be controlled, products
+run as numpy runs them.
 """
+import ctypes
+
 SERIAL_BELOW = 1 << 24
 
 _UNKNOWN = object()
-_controllers = _UNKNOWN  # threadpoolctl's controllers of the loaded BLAS libraries
+_controllers = _UNKNOWN  # objects with get_num_threads/set_num_threads, one per BLAS
+
+# OpenBLAS's thread-count functions, as its builds name them (numpy's wheels ship
+# scipy-openblas with the 64-bit-integer suffix)
+_OPENBLAS_SYMBOLS = tuple((f"{prefix}_get_num_threads{suffix}",
+                           f"{prefix}_set_num_threads{suffix}")
+                          for prefix in ("scipy_openblas", "openblas")
+                          for suffix in ("64_", ""))
+
+
+class _OpenBLAS:
+    """An OpenBLAS library's thread count, through its own two functions."""
+
+    def __init__(self, get, set_):
+        get.restype, get.argtypes = ctypes.c_int, []
+        set_.restype, set_.argtypes = None, [ctypes.c_int]
+        self.get_num_threads, self.set_num_threads = get, set_
+
+
+def _loaded_openblas():
+    """The OpenBLAS libraries this process has loaded, from ``/proc/self/maps`` (Linux):
+    a fraction of a millisecond, where threadpoolctl's scan of every library and its
+    import take ~7 ms of a warm process's first call."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "/" in line and
+                 "openblas" in line.rsplit("/", 1)[-1].lower()}
+    found = []
+    for path in sorted(paths):
+        library = ctypes.CDLL(path)
+        for get, set_ in _OPENBLAS_SYMBOLS:
+            if hasattr(library, get) and hasattr(library, set_):
+                found.append(_OpenBLAS(getattr(library, get), getattr(library, set_)))
+                break
+    return found
 
 
 def _blas_controllers():
     global _controllers
     if _controllers is _UNKNOWN:
         try:
-            from threadpoolctl import ThreadpoolController
-            _controllers = tuple(
-                ThreadpoolController().select(user_api="blas").lib_controllers)
-        except Exception:  # noqa: BLE001 - no controllable BLAS: leave numpy's choice alone
+            _controllers = tuple(_loaded_openblas())
+        except OSError:  # no /proc (macOS, Windows) or an unloadable path
             _controllers = ()
+        if not _controllers:  # another BLAS (MKL, BLIS, Accelerate...) or another OS
+            try:
+                from threadpoolctl import ThreadpoolController
+                _controllers = tuple(
+                    ThreadpoolController().select(user_api="blas").lib_controllers)
+            except Exception:  # noqa: BLE001 - nothing controllable: numpy's choice stands
+                _controllers = ()
     return _controllers
 
 

@@ -6,6 +6,7 @@ array struct that CPU kernels read is declared here.
 """
 import functools
 import hashlib
+import os
 import pathlib
 import platform
 
@@ -40,13 +41,24 @@ def source_fingerprint():
     """A digest of the name, size and modification time of every module of theon: any edit
     or reinstall of theon's code invalidates what the code generator produced before, even
     when the version number stays the same (stat only, so it costs well under 1 ms)."""
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = str(pathlib.Path(__file__).resolve().parents[1])
     hasher = hashlib.blake2b(digest_size=16)
-    for path in sorted(root.rglob("*.py")):
-        status = path.stat()
-        hasher.update(f"{path.relative_to(root)}:{status.st_size}:{status.st_mtime_ns};"
-                      .encode())
+    for relative, status in sorted(_python_files(root, "")):
+        hasher.update(f"{relative}:{status.st_size}:{status.st_mtime_ns};".encode())
     return hasher.hexdigest()
+
+
+def _python_files(directory, prefix):
+    """(relative path, stat result) of every ``.py`` file under ``directory``, by
+    ``os.scandir`` (pathlib's rglob took ~3 ms of a warm start for ~100 files)."""
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                found += _python_files(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                found.append((prefix + entry.name, entry.stat()))
+    return found
 
 
 @functools.lru_cache(maxsize=None)

@@ -300,3 +300,25 @@ def test_inputs_strided_along_the_inner_axis_switch_to_the_gathering_variant():
     np.testing.assert_allclose(f(a[:, :32:2], a[:, 1::2]), np.exp(a[:, :32:2]) + a[:, 1::2] * 2,
                                rtol=1e-6)
     np.testing.assert_allclose(f(a, a), np.exp(a) + a * 2, rtol=1e-6)
+
+
+# ---- plural constructors (Theano's T.fvectors, T.dmatrices, ...) --------------------------
+
+@pytest.mark.parametrize("plural, dtype, ndim", [
+    ("fvectors", "float32", 1), ("dmatrices", "float64", 2), ("iscalars", "int32", 0),
+    ("ltensor3s", "int64", 3), ("brows", "int8", 2), ("matrices", None, 2)])
+def test_plural_constructors_make_one_variable_per_name(plural, dtype, ndim):
+    made = getattr(T, plural)("a", "b", "c")
+    assert [v.name for v in made] == ["a", "b", "c"]
+    assert all(v.ndim == ndim and v.dtype == (dtype or theon.config.floatX) for v in made)
+
+
+def test_plural_constructor_name_forms_follow_theano():
+    single = T.fvectors("x")
+    assert single.name == "x" and single.dtype == "float32"     # one name: one variable
+    assert [v.name for v in T.dmatrices("xyz")] == ["x", "y", "z"]  # one per character
+    unnamed = T.fscalars(3)
+    assert len(unnamed) == 3 and all(v.name is None for v in unnamed)
+    a, b = T.fvectors("a", "b")
+    f = theon.function([a, b], a * b)
+    np.testing.assert_allclose(f(np.float32([1, 2]), np.float32([3, 4])), [3, 8])

@@ -38,9 +38,34 @@ def _prefix(dtype):
     return next(p for p, d in dtypes.PREFIXES.items() if d == dtype)
 
 
+def _plural(single):
+    """Theano's plural constructor for ``single`` (``T.fvectors('x', 'y')``): one variable
+    per name; one per character of a single multi-letter name (``T.dmatrices('xyz')``, as
+    Theano); ``n`` unnamed ones for an int ``n``."""
+    def make(*names):
+        if names and isinstance(names[0], int):
+            return [single() for _ in range(names[0])]
+        if len(names) == 1:
+            names = names[0]
+            if len(names) == 1:
+                return single(names)
+        return [single(name) for name in names]
+    make.__name__ = make.__qualname__ = _plural_name(single.__name__)
+    make.__doc__ = (f"Several new symbolic inputs made by ``{single.__name__}``: one per "
+                    "name given, one per character of a single multi-letter name, or ``n`` "
+                    "unnamed ones for an int ``n``.")
+    return make
+
+
+def _plural_name(name):
+    return name[:-1] + "ces" if name.endswith("matrix") else name + "s"
+
+
 CONSTRUCTORS = {}
 for _kind, _pattern in _RANKS.items():
     CONSTRUCTORS[_kind] = _constructor(_kind, _pattern)
     for _letter, _dtype in dtypes.PREFIXES.items():
         CONSTRUCTORS[_letter + _kind] = _constructor(_kind, _pattern, _dtype)
+for _name, _single in list(CONSTRUCTORS.items()):
+    CONSTRUCTORS[_plural_name(_name)] = _plural(_single)
 globals().update(CONSTRUCTORS)

@@ -10,8 +10,8 @@ from theon import ir
 from theon.gradient import verify_grad
 from theon.ir import build
 from theon.ir.ops.linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
-from theon.ir.ops.shape_ops import (Alloc, CumOp, Diag, Join, Repeat, Roll, Sort, SplitPart,
-                                    SumToShape, Tile)
+from theon.ir.ops.array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
+from theon.ir.ops.shape_ops import Alloc, Join, SplitPart, SumToShape
 
 
 def _points(shapes, seed):

@@ -1,9 +1,10 @@
 """Shape operations of ``theon.tensor`` and the matching Variable methods.
 
 reshape, dimshuffle, join, split, alloc, arange, tile, repeat, roll, sort, cumsum and diag
-apply the ops of ``ir/ops/shape_ops.py``; the rest are composites of those and of the
-elementwise ops (flatten is a reshape, transpose and shape_padleft are dimshuffles, stack
-is a join of padded tensors, eye and tril are comparisons of aranges), so they fuse.
+apply the ops of ``ir/ops/shape_ops.py`` and ``ir/ops/array_functions.py``; the rest are
+composites of those and of the elementwise ops (flatten is a reshape, transpose and
+shape_padleft are dimshuffles, stack is a join of padded tensors, eye and tril are
+comparisons of aranges), so they fuse.
 
 Shape-like arguments take Python ints, 0-d integer Variables such as ``x.shape[0]``, or a
 whole ``x.shape``; entries known while building the graph give the result a static shape.
@@ -14,8 +15,8 @@ from .. import ir
 from ..config import config
 from ..ir import dtypes
 from ..ir.errors import DTypeError
-from ..ir.ops.shape_ops import (ARange, Alloc, CumOp, Diag, DimShuffle, Join, Repeat,
-                                Reshape, Roll, Sort, SplitPart, Tile)
+from ..ir.ops.array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
+from ..ir.ops.shape_ops import ARange, Alloc, DimShuffle, Join, Reshape, SplitPart
 from .elementwise import FUNCTIONS as ELEMENTWISE, cast
 from .variable import ShapeVariable, Variable, as_tensor_variable, constant, user_trace
 

@@ -5,8 +5,8 @@ from .elementwise import ElementwiseOp, ELEMENTWISE, cast_op
 from . import elementwise
 from .linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
 from .reduce import ArgReduce, Reduce
-from .shape_ops import (ARange, Alloc, CumOp, Diag, DimShuffle, Join, Repeat, Reshape, Roll,
-                        Sort, SplitPart, Tile)
+from .shape_ops import ARange, Alloc, DimShuffle, Join, Reshape, SplitPart
+from .array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
 from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor
 from .random import RandomVariable
 from .gradient_ops import DisconnectedGrad, GradClip, GradientOp, GradScale, ZeroGrad

@@ -14,10 +14,9 @@ import numpy as np
 from .. import ir
 from ..config import config
 from ..ir import build, dtypes
-from .gradient import (_ROP_DISCONNECTED_MESSAGE, DisconnectedInputError, _as_list, _backward,
-                       _check_mode, _check_return_disconnected, _check_wrt, _constant_nodes,
-                       _disconnecting, _shaped_gradient, _stabilized, _substitute, _warn,
-                       format_as, grad)
+from .gradient import (_ROP_DISCONNECTED_MESSAGE, _as_list, _backward, _check_mode,
+                       _check_return_disconnected, _check_wrt, _constant_nodes, _disconnected,
+                       _disconnecting, _shaped_gradient, _stabilized, format_as, grad)
 from .variable import Variable, as_tensor_variable
 
 
@@ -176,13 +175,9 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
             results.append(points[wrt_nodes.index(out.node)])  # d wrt / d wrt: identity
             continue
         if not connected([node], leaves, stop):
-            message = _ROP_DISCONNECTED_MESSAGE.format(out)
-            if disconnected_outputs == "raise":
-                raise DisconnectedInputError(message)
-            if disconnected_outputs == "warn":
-                _warn(message)
-            zero = str(return_disconnected).lower() == "zero"
-            results.append(Variable(build.zeros_like(out.node)) if zero else None)
+            results.append(_disconnected(
+                _ROP_DISCONNECTED_MESSAGE.format(out), disconnected_outputs,
+                return_disconnected, lambda: Variable(build.zeros_like(out.node))))
             continue
         if product is None or out.dtype not in dtypes.FLOATS:
             results.append(Variable(build.zeros_like(out.node)))  # connected, zero (zero_grad)
@@ -192,7 +187,7 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
         # read its shape, which is the output's
         mapping = dict(back)
         mapping.update({d: build.zeros_like(o.node) for d, o in zip(duals, outputs)})
-        results.append(Variable(_substitute(product, mapping)))
+        results.append(Variable(ir.substitute([product], mapping)[0]))
     return format_as(using_list, using_tuple, results)
 
 

@@ -297,12 +297,12 @@ def _build_graph(inputs, outputs, on_unused_input, updates=None, givens=None,
         if variable.name:
             names.setdefault(variable.node, variable.name)
     replace = _givens(givens, leaves, names)
-    out_nodes = _substitute([v.node for v in outputs], replace)
+    out_nodes = ir.substitute([v.node for v in outputs], replace)
     targets, values = [], []
     for variable, value in _update_pairs(updates):
         targets.append(variable)
         values.append(value.node)
-    update_nodes = _substitute(values, replace)
+    update_nodes = ir.substitute(values, replace)
     shared_vars = _add_default_updates(out_nodes, targets, update_nodes, replace,
                                        _no_default_updates(no_default_updates))
     shared_leaves = [variable.node for variable in shared_vars]
@@ -353,7 +353,7 @@ def _add_default_updates(out_nodes, targets, update_nodes, replace, skip):
                 continue
             value = _checked_update(variable, default, "default_update")
             targets.append(variable)
-            update_nodes += _substitute([value.node], replace)
+            update_nodes += ir.substitute([value.node], replace)
             added = True
         if not added:
             return shared_vars
@@ -552,20 +552,3 @@ def _givens(givens, leaves, names):
                     "b: a + 1} is not allowed); here " + repr(node.op.describe()) +
                     " is used to compute a replacement but is itself replaced")
     return replace
-
-
-def _substitute(roots, replace):
-    """``roots`` with every node in ``replace`` swapped for its replacement, rebuilding
-    what depends on it (iteratively, in topological order; replacements are not searched
-    for further keys)."""
-    if not replace or not roots:
-        return list(roots)
-    memo = {}
-    for node in ir.toposort(roots):
-        if node in replace:
-            memo[node] = replace[node]
-        elif not node.inputs:
-            memo[node] = node
-        else:
-            memo[node] = node.replace(inputs=[memo[i] for i in node.inputs])
-    return [memo[root] for root in roots]

@@ -86,19 +86,6 @@ def _check_wrt(wrt_list):
             raise TypeError(f"Expected Variable, got {variable!r} of type {type(variable)}")
 
 
-def _substitute(output, mapping):
-    """``output`` rebuilt with the nodes of ``mapping`` replaced by their values."""
-    memo = {}
-    for node in ir.toposort([output]):
-        if node in mapping:
-            memo[node] = mapping[node]
-        elif not node.inputs:
-            memo[node] = node
-        else:
-            memo[node] = node.replace(inputs=[memo[i] for i in node.inputs])
-    return memo[output]
-
-
 def _stabilized(cost_node, keep):
     """``cost_node`` after the stabilize pass.  The nodes of ``keep`` (intermediate
     ``wrt`` and ``consider_constant`` nodes) stand for placeholders while it runs, so no
@@ -107,10 +94,10 @@ def _stabilized(cost_node, keep):
     keep = [node for node in dict.fromkeys(keep) if node.inputs]
     placeholders = {node: ir.Node.make(ir.Input.new(node.type, "keep")) for node in keep}
     if placeholders:
-        cost_node = _substitute(cost_node, placeholders)
+        (cost_node,) = ir.substitute([cost_node], placeholders)
     stable = stabilize_for_gradient(ir.Graph(inputs=(), outputs=(cost_node,))).outputs[0]
     if placeholders:
-        stable = _substitute(stable, {p: node for node, p in placeholders.items()})
+        (stable,) = ir.substitute([stable], {p: node for node, p in placeholders.items()})
     return stable
 
 
@@ -150,14 +137,21 @@ def _backward(cost_grads, wrt_list, stop, disconnected_inputs, return_disconnect
         if node in reached:
             results.append(_shaped_gradient(node, found.get(node)))
             continue
-        message = _DISCONNECTED_MESSAGE.format(variable)
-        if disconnected_inputs == "raise":
-            raise DisconnectedInputError(message)
-        if disconnected_inputs == "warn":
-            _warn(message)
-        zero = str(return_disconnected).lower() == "zero"
-        results.append(_float_zeros_like(node) if zero else None)
+        results.append(_disconnected(_DISCONNECTED_MESSAGE.format(variable),
+                                     disconnected_inputs, return_disconnected,
+                                     lambda: _float_zeros_like(node)))
     return results
+
+
+def _disconnected(message, mode, return_disconnected, zeros):
+    """The result for a disconnected variable: DisconnectedInputError (mode 'raise'), a
+    warning ('warn') or nothing ('ignore'); then ``zeros()`` or None per
+    ``return_disconnected``."""
+    if mode == "raise":
+        raise DisconnectedInputError(message)
+    if mode == "warn":
+        _warn(message)
+    return zeros() if str(return_disconnected).lower() == "zero" else None
 
 
 def _constant_nodes(consider_constant):

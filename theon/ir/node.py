@@ -129,6 +129,23 @@ def toposort(outputs):
     return order
 
 
+def substitute(roots, replace):
+    """``roots`` with every node in ``replace`` swapped for its replacement, rebuilding
+    what depends on it (iteratively, in topological order; replacements are not searched
+    for further keys)."""
+    if not replace or not roots:
+        return list(roots)
+    memo = {}
+    for node in toposort(roots):
+        if node in replace:
+            memo[node] = replace[node]
+        elif not node.inputs:
+            memo[node] = node
+        else:
+            memo[node] = node.replace(inputs=[memo[i] for i in node.inputs])
+    return [memo[root] for root in roots]
+
+
 def consumers(order):
     """Map each node in topological ``order`` to the list of nodes that use it."""
     users = {node: [] for node in order}

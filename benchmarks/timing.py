@@ -46,6 +46,7 @@ def measure(call, samples=5, min_sample_s=0.2, warmup=1):
     """
     for _ in range(warmup):
         call()
+    _settle()
     inner = _calls_per_sample(call, min_sample_s)
     timings = []
     gc_was_enabled = gc.isenabled()
@@ -81,6 +82,7 @@ def measure_interleaved(calls, samples=5, min_sample_s=0.2, warmup=1):
     for call in calls.values():
         for _ in range(warmup):
             call()
+    _settle()
     inner = {name: _calls_per_sample(call, min_sample_s) for name, call in calls.items()}
     timings = {name: [] for name in calls}
     gc_was_enabled = gc.isenabled()
@@ -97,6 +99,14 @@ def measure_interleaved(calls, samples=5, min_sample_s=0.2, warmup=1):
             gc.enable()
     return {name: {"median_s": statistics.median(t), "min_s": min(t), "samples_s": t,
                    "inner": inner[name]} for name, t in timings.items()}
+
+
+def _settle():
+    """Wait for theon's background compiles (tiered compilation), when theon is loaded: run
+    times are those of the optimised code, not of the first tier it briefly runs."""
+    loader = sys.modules.get("theon.runtime.loader")
+    if loader is not None:
+        loader.wait_for_optimized()
 
 
 def _calls_per_sample(call, min_sample_s):

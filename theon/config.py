@@ -52,6 +52,9 @@ FLAGS = {
                "mixed with integers"),
     "target": (_parse_target, "cpu", "backend theon.function compiles for"),
     "compile_log": (_parse_bool, False, "print one line per compile"),
+    "tiered_compile": (_parse_bool, True,
+                       "CPU kernels: compile first with LLVM's fastest back end, then swap "
+                       "in optimised code compiled in a background thread"),
     "num_threads": (_parse_threads, None,
                     "threads a large kernel is split across (default: THEON_NUM_THREADS, "
                     "else every core this process may use)"),

@@ -5,8 +5,9 @@ process that only loads cached code.
 """
 
 
-def compile_steps(steps, target, name, watch):
-    """Emit the kernels of ``steps`` into one LLVM module and compile it for ``target``.
+def compile_steps(steps, target, name, watch, quick=False):
+    """Emit the kernels of ``steps`` into one LLVM module and compile it for ``target``
+    (``quick``: with the CPU's fastest back end, the first tier of tiered compilation).
 
     One module per compiled function: LLVM's fixed cost per module dominates small kernels.
     """
@@ -14,6 +15,8 @@ def compile_steps(steps, target, name, watch):
         module = target.new_module(name)  # the first one initialises LLVM
         for step in steps:
             target.define_kernel(module, step)
+    if quick:
+        return target.compile(module, name, watch, quick=True)
     return target.compile(module, name, watch)
 
 

@@ -21,8 +21,8 @@ from llvmlite import ir
 from ..ir import TensorType, dtypes, scalar
 from .body import constant, emit_body
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
-from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
-                   vector_bytes)
+from .llvm import (CODEGEN_LEVEL, PIPELINE, QUICK_CODEGEN_LEVEL, QUICK_PIPELINE, binding,
+                   host_description, host_machine, optimize, parse_and_verify, vector_bytes)
 from .loops import branch_value, for_range
 from .target import CompiledModule, Target
 from .types import memory_type, register_type
@@ -111,18 +111,24 @@ class CpuTarget(Target):
             extent = builder.load(dims, typ=I64)
         builder.ret(builder.call(function, list(whole.args) + [I64(0), extent]))
 
-    def compile(self, module, name, watch):
-        """Verify, optimise and emit ``module`` as an object file for this CPU."""
+    def compile(self, module, name, watch, quick=False):
+        """Verify, optimise and emit ``module`` as an object file for this CPU; ``quick``:
+        with the fastest back end (``llvm.QUICK_CODEGEN_LEVEL``), for tiered compilation."""
         with watch("llvm"):
             text = str(module)
-            ref = parse_and_verify(text, name)
-            machine = host_machine()
-            optimize(ref, machine)
-            optimized = str(ref)
-            code = machine.emit_object(ref)
         symbols = tuple(f.name for f in module.functions if not f.is_declaration
                         and f.linkage != "internal")
-        return CompiledModule("cpu", symbols, code, text, optimized)
+        return self.compile_text(text, symbols, name, watch, quick)
+
+    def compile_text(self, text, symbols, name, watch, quick=False):
+        """``compile`` for a module given as LLVM IR text defining ``symbols``."""
+        with watch("llvm"):
+            ref = parse_and_verify(text, name)
+            machine = host_machine(QUICK_CODEGEN_LEVEL if quick else CODEGEN_LEVEL)
+            optimize(ref, machine, QUICK_PIPELINE if quick else PIPELINE)
+            optimized = str(ref)
+            code = machine.emit_object(ref)
+        return CompiledModule("cpu", tuple(symbols), code, text, optimized)
 
     def load(self, compiled):
         """Load a ``CompiledModule`` into this process: (keep-alive handle, {symbol:

@@ -16,8 +16,14 @@ from ..ir import CompileError
 PIPELINE = ("always_inliner", "sroa", "instruction_combine", "simplify_cfg", "loop_rotate",
             "new_gvn", "instruction_combine", "simplify_cfg", "aggressive_dce",
             "global_dead_code_eliminate")
+# the first tier only inlines the math library and promotes accumulators to registers
+QUICK_PIPELINE = ("always_inliner", "sroa")
 OPT_LEVEL = "theon-" + "+".join(PIPELINE)  # part of the cache key: a change recompiles
 CODEGEN_LEVEL = 1
+# Tiered compilation's first tier: FastISel and the fast register allocator emit a module in
+# a third of the time (W3's 14 kernels: ~45 vs ~125 ms) for code 1.05x-1.9x slower, used
+# until the CODEGEN_LEVEL code compiled in the background replaces it (runtime/loader.py).
+QUICK_CODEGEN_LEVEL = 0
 
 
 @functools.lru_cache(maxsize=None)
@@ -30,14 +36,14 @@ def binding():
 
 
 @functools.lru_cache(maxsize=None)
-def host_machine():
-    """The target machine for this CPU: its name and every feature it has."""
+def host_machine(level=CODEGEN_LEVEL):
+    """The target machine for this CPU, with its name and every feature it has, emitting
+    code at back-end optimisation ``level``."""
     llvm = binding()
     target = llvm.Target.from_triple(llvm.get_process_triple())
     return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
                                         features=llvm.get_host_cpu_features().flatten(),
-                                        opt=CODEGEN_LEVEL, reloc="static",
-                                        codemodel="jitdefault")
+                                        opt=level, reloc="static", codemodel="jitdefault")
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,14 +88,14 @@ def parse_and_verify(text, name):
     return ref
 
 
-def optimize(ref, machine):
-    """Run theon's middle-end ``PIPELINE`` on ``ref`` in place: inline the math library's
+def optimize(ref, machine, pipeline=PIPELINE):
+    """Run theon's middle-end ``pipeline`` on ``ref`` in place: inline the math library's
     always-inline functions, promote accumulators to registers, simplify and deduplicate."""
     llvm = binding()
     builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(
         speed_level=0))
     manager = llvm.create_new_module_pass_manager()
-    for name in PIPELINE:
+    for name in pipeline:
         getattr(manager, f"add_{name}_pass")()
     manager.run(ref, builder)
     return ref

@@ -13,6 +13,7 @@ from ..config import config
 from ..ir import KernelStep, ShapeError
 from . import blas, threads
 from .arguments import convert_argument
+from .loader import follow_upgrades
 
 _ARRAY = np.ndarray
 
@@ -22,7 +23,7 @@ class KernelCall:
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
                  "names", "donor", "same_shape", "partial", "step", "target_name", "reduction",
-                 "into")
+                 "into", "address", "__weakref__")
 
     def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
@@ -40,6 +41,14 @@ class KernelCall:
         # per output, the input slot whose array it may be written into (an update computed
         # in place, see _inplace_plan), or None; None as a whole: fresh arrays only
         self.into = None
+        follow_upgrades(self, target_name, step.symbol)
+
+    def upgrade(self, symbol, entries):
+        """Run ``symbol``'s code at ``entries`` (its entry points by name) from now on: the
+        optimised second tier of tiered compilation.  Ignored for a symbol this call no
+        longer runs (it moved to a strided variant)."""
+        if symbol == self.step.symbol and len(entries) == 2:
+            self._bind(self.step, entries)
 
     def output_shape(self, values):
         """The domain's shape from the inputs' shapes; ShapeError if they disagree."""
@@ -114,6 +123,7 @@ class KernelCall:
         return outs
 
     def _bind(self, step, addresses):
+        self.address = addresses[step.symbol]
         n_args = len(step.inputs) + len(step.outputs)
         if step.kernel.reduce is not None:
             n_args += 1  # the domain's extents
@@ -136,6 +146,7 @@ class KernelCall:
             loaded = load_steps([variant], self.target_name, self.label, Stopwatch())
             self.step = variant
             self._bind(variant, loaded.addresses)
+            follow_upgrades(self, self.target_name, variant.symbol)
             if self.serial(*args) == 0:
                 return
         copies = [np.array(a, copy=True, order="C") for a in args[:n_inputs]]

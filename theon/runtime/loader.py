@@ -4,15 +4,28 @@ Kernels are keyed by their symbol, which is their content hash, plus the target'
 key: a kernel another function (or another process, through the disk cache) already
 compiled is reused, and only the missing ones go through LLVM, all in one module.  Cached
 object code is mapped by theon's own ELF loader, so a warm start never imports LLVM.
+
+Tiered compilation (CPU, ``config.tiered_compile``): a module is first emitted by LLVM's
+fastest back end, in about a third of the time, and runs at once; a background thread
+compiles the same IR with the optimising back end, maps it, moves every kernel call to it
+(``follow_upgrades``) and only then stores it in the disk cache, so warm starts always load
+optimised code.  The first-tier code stays mapped: a call already running in it finishes
+there.  ``wait_for_optimized`` waits for the background work; the interpreter waits for it at
+exit, and so does ``os.fork`` (a child must not inherit LLVM's lock held by a thread it does
+not have).
 """
 import dataclasses
 import hashlib
 import json
+import os
 import struct
 import threading
+import warnings
+import weakref
 from dataclasses import dataclass
 
 from ..codegen.host import cache_key
+from ..config import config
 from ..ir import KernelStep
 from .abi import check_array_layout
 from .disk_cache import get_cache
@@ -22,7 +35,9 @@ _REFERENCE_MAGIC = b"THEONREF"
 
 _addresses = {}    # (target key, symbol) -> native address
 _owners = []       # loaded objects and execution engines, kept for the process's life
-_lock = threading.Lock()
+_lock = threading.RLock()  # reentrant: loading code records addresses under it too
+_followers = {}    # (target key, symbol) -> WeakSet of kernel calls bound to that symbol
+_background = []   # threads compiling optimised code (tiered compilation)
 
 
 @dataclass
@@ -103,23 +118,79 @@ def _compile(steps, key, target_name, name, watch, disk):
     with watch("codegen"):
         from ..codegen import compile_steps, get_target  # imports llvmlite
         target = get_target(target_name)
-    compiled = compile_steps(steps, target, name, watch)
+    quick = target_name == "cpu" and config.tiered_compile
+    compiled = compile_steps(steps, target, name, watch, quick=quick)
     with watch("load"):
         _load_code(compiled.code, compiled.symbols, key, target_name)
-    if disk is not None:
+    kernels = [step.symbol for step in steps]
+    if quick:
+        thread = threading.Thread(target=_optimize, name="theon-optimize",
+                                  args=(compiled, kernels, key, target_name, name, disk))
+        with _lock:
+            _background[:] = [t for t in _background if t.is_alive()] + [thread]
+        thread.start()
+    elif disk is not None:
         with watch("store"):
-            # the module's object once, and per kernel a reference to it: a function of n
-            # kernels stores one object, not n copies
-            blob = _pack(compiled.symbols, compiled.code)
-            module = hashlib.blake2b(blob, digest_size=20).hexdigest()
-            if disk.put("module", module, blob):
-                for step in steps:
-                    disk.put("kernel", kernel_key(key, step.symbol),
-                             _REFERENCE_MAGIC + module.encode())
+            _store(disk, compiled, kernels, key)
+
+
+def _store(disk, compiled, kernels, key):
+    """The module's object once, and per kernel a reference to it: a function of n kernels
+    stores one object, not n copies."""
+    blob = _pack(compiled.symbols, compiled.code)
+    module = hashlib.blake2b(blob, digest_size=20).hexdigest()
+    if disk.put("module", module, blob):
+        for symbol in kernels:
+            disk.put("kernel", kernel_key(key, symbol), _REFERENCE_MAGIC + module.encode())
+
+
+def _optimize(quick, kernels, key, target_name, name, disk):
+    """The second tier: ``quick``'s IR compiled with the optimising back end, mapped, the
+    kernel calls moved to it, then stored on disk.  A failure leaves the first tier in
+    place (its code is correct, only slower) and is reported as a warning."""
+    from ..codegen import get_target
+    from ..stopwatch import Stopwatch
+    try:
+        compiled = get_target(target_name).compile_text(quick.llvm_ir, quick.symbols, name,
+                                                        Stopwatch())
+        _load_code(compiled.code, compiled.symbols, key, target_name)
+        if disk is not None:
+            _store(disk, compiled, kernels, key)
+    except Exception as error:  # noqa: BLE001 - a background failure must not kill the process
+        warnings.warn(f"theon: optimising the kernels of {name!r} failed ({error}); they keep "
+                      "running in their first-tier code", RuntimeWarning)
+
+
+def wait_for_optimized():
+    """Wait until every kernel compiled so far runs its optimised code (tiered compilation);
+    at once when none is being optimised."""
+    while True:
+        with _lock:
+            pending = [t for t in _background if t.is_alive()]
+        if not pending:
+            return
+        for thread in pending:
+            thread.join()
+
+
+def follow_upgrades(call, target_name, symbol):
+    """Have ``call`` (whose ``upgrade(symbol, entries)`` rebinds it) moved to optimised code
+    when the second tier of ``symbol`` is mapped; at once if it already is."""
+    key = cache_key(target_name)
+    with _lock:
+        _followers.setdefault((key, symbol), weakref.WeakSet()).add(call)
+        entries = {s: _addresses.get((key, s)) for s in (symbol, symbol + ".all")}
+    if call.address != entries[symbol]:
+        call.upgrade(symbol, entries)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(before=wait_for_optimized)
 
 
 def _load_code(code, symbols, key, target_name):
-    """Map object ``code`` into the process and record the addresses of ``symbols``."""
+    """Map object ``code`` into the process and record the addresses of ``symbols``; kernel
+    calls bound to an older copy of a symbol (a first tier) move to the new one."""
     from .elf import ElfLoadError, load_object
     try:
         loaded = load_object(code, symbols)
@@ -130,9 +201,17 @@ def _load_code(code, symbols, key, target_name):
         from ..codegen.target import CompiledModule
         loaded, addresses = get_target(target_name).load(
             CompiledModule(target_name, tuple(symbols), code, "", ""))
-    _owners.append(loaded)
-    for symbol, address in addresses.items():
-        _addresses[(key, symbol)] = address
+    moved = []
+    with _lock:
+        _owners.append(loaded)
+        for symbol, address in addresses.items():
+            _addresses[(key, symbol)] = address
+        for symbol in addresses:
+            for call in _followers.get((key, symbol), ()):
+                moved.append((call, symbol))
+    for call, symbol in moved:
+        call.upgrade(symbol, {s: addresses[s] for s in (symbol, symbol + ".all")
+                              if s in addresses})
 
 
 def _module_of(disk, reference):

@@ -13,6 +13,7 @@ def compile_steps(steps, target, name, watch, quick=False):
     """
     with watch("codegen"):
         module = target.new_module(name)  # the first one initialises LLVM
+        target.plan_module(module, steps)
         for step in steps:
             target.define_kernel(module, step)
     if quick:

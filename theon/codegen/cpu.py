@@ -34,11 +34,30 @@ PTR = ir.PointerType()
 
 
 
+# A module whose kernels use math functions at most this many times gets them inlined at
+# each use: the loop then loads the functions' constants once, not at every call (W1:
+# 1566 -> 1233 us per 1e6 elements, tanh 2.2x faster).  Beyond it one copy of each is
+# called, so that compile time stays linear in the graph (chains of thousands of tanh).
+INLINE_MATH_UP_TO = 16
+
+
 class CpuTarget(Target):
     """LLVM machine code for the host CPU, with every feature it has."""
 
     name = "cpu"
-    inline_math = False  # one copy of each math function per module: compile time stays linear
+
+    def plan_module(self, module, steps):
+        """Decide, for all the kernels of ``steps`` at once, whether ``module`` inlines the
+        math library (see ``INLINE_MATH_UP_TO``)."""
+        uses = sum(1 for step in steps for node in scalar.topological(step.kernel.body)
+                   if node.prim in scalar.MATH)
+        module.inline_math = uses <= INLINE_MATH_UP_TO
+
+    def math(self, builder, name, args):
+        """Value of math function ``name`` on ``args``: inlined or called, as
+        ``plan_module`` decided for the module."""
+        from .mathlib import call
+        return call(builder, name, args, inline=getattr(builder.module, "inline_math", False))
 
     def vector_lanes(self, kernel):
         """Lanes that fill the widest vector register this CPU has, for the kernel's widest

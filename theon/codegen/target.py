@@ -68,6 +68,10 @@ class Target:
             function = ir.Function(builder.module, ir.FunctionType(to, [value.type]), name)
         return builder.call(function, [value])
 
+    def plan_module(self, module, steps):
+        """Called once with all the steps a module will hold, before their kernels are
+        defined (the CPU decides there whether to inline its math library)."""
+
     def define_kernel(self, module, step):
         """Emit the entry points of ``step``'s kernel into ``module``."""
         raise NotImplementedError

@@ -1,4 +1,5 @@
-"""Small matrix products run on one BLAS thread; the library's own count is given back."""
+"""Small matrix products run on one BLAS thread while the machine is loaded; the library's
+own count is given back."""
 import numpy as np
 import pytest
 
@@ -22,10 +23,21 @@ class _RecordingController:
         self.threads = count
 
 
+class _Load:
+    """Stands for ``blas.MachineLoad`` with a fixed verdict."""
+
+    def __init__(self, loaded):
+        self.loaded = loaded
+
+    def is_loaded(self):
+        return self.loaded
+
+
 @pytest.fixture
 def controller(monkeypatch):
     fake = _RecordingController(4)
     monkeypatch.setattr(blas, "_controllers", (fake,))
+    monkeypatch.setattr(blas, "_machine", _Load(True))
     return fake
 
 
@@ -44,6 +56,38 @@ def test_small_product_runs_on_one_thread_and_restores_the_count(controller):
     assert controller.threads == 4
 
 
+def test_on_an_idle_machine_small_products_keep_the_threads(controller, monkeypatch):
+    monkeypatch.setattr(blas, "_machine", _Load(False))
+    f, x, y = _product((30, 40), (40, 20))
+    np.testing.assert_allclose(f(x, y), x @ y, rtol=1e-12)
+    assert controller.calls == []
+
+
+def _stat_line(busy_jiffies):
+    # user nice system idle iowait irq softirq steal
+    return f"cpu  {busy_jiffies} 0 0 500000 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8\n"
+
+
+@pytest.mark.parametrize("others_jiffies, loaded", [(200, True), (10, False)])
+def test_machine_load_counts_other_processes_busy_time(tmp_path, others_jiffies, loaded):
+    """Over a 1 s window, 200 jiffies of others' CPU (2 cores at 100 Hz) is loaded; 10
+    jiffies (0.1 core) is not.  This process's own CPU time is subtracted."""
+    stat = tmp_path / "stat"
+    stat.write_text(_stat_line(10_000))
+    load = blas.MachineLoad(str(stat))
+    load.tick = 100
+    load._measure(now=50.0)
+    assert load.loaded  # no window measured yet: loaded, to be safe
+    stat.write_text(_stat_line(10_000 + others_jiffies))
+    load._measure(now=51.0)
+    assert load.loaded is loaded
+
+
+def test_machine_load_without_proc_stat_stays_loaded(tmp_path):
+    load = blas.MachineLoad(str(tmp_path / "missing"))
+    assert load.is_loaded() and load.is_loaded()
+
+
 def test_large_product_leaves_the_thread_count_alone(controller, monkeypatch):
     monkeypatch.setattr(blas, "SERIAL_BELOW", 30 * 40 * 20)
     f, x, y = _product((30, 40), (40, 20))
@@ -54,6 +98,7 @@ def test_large_product_leaves_the_thread_count_alone(controller, monkeypatch):
 def test_single_threaded_library_is_not_touched(monkeypatch):
     fake = _RecordingController(1)
     monkeypatch.setattr(blas, "_controllers", (fake,))
+    monkeypatch.setattr(blas, "_machine", _Load(True))
     f, x, y = _product((5, 6), (6, 7))
     f(x, y)
     assert fake.calls == []

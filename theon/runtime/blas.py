@@ -1,22 +1,28 @@
-"""Small matrix products on one BLAS thread.
+"""Small matrix products on one BLAS thread while other processes load the machine.
 
 OpenBLAS splits even small matrix products across all its threads, and its threads spin
 while they wait for each other.  On a machine shared with other work, a thread waiting for
 a descheduled partner spins away its time slice: the 256x784 by 784x10 product of a
 logistic-regression step took 15.9 ms instead of 0.1 ms on 2 loaded cores (numpy's own
-calls suffer the same).  So theon runs products below ``SERIAL_BELOW`` multiply-adds on one
-thread, and gives the library its previous thread count back right after: larger products,
-and the user's own numpy code, keep whatever numpy (or threadpoolctl) set.  The price is
-paid on an idle machine, where two threads would have run that product in 46 us instead of
-85 us; a factor below 2 that theon gives up to never lose a factor of 100.
+calls suffer the same).  On an idle machine the same product takes 46 us on two threads and
+85 us on one.  So theon watches the machine (``MachineLoad``: every core's busy time from
+``/proc/stat`` minus this process's own CPU time) and, while other processes keep more than
+``LOADED_CORES`` cores busy, runs products below ``SERIAL_BELOW`` multiply-adds on one
+thread.  It gives the library its previous thread count back right after: larger
+products, and the user's own numpy code, keep whatever numpy (or threadpoolctl) set.
+Where the load cannot be read (no ``/proc/stat``) small products always run on one thread.
 
 The BLAS libraries are found once, at the first small product: OpenBLAS (numpy's wheels) by
 its own functions, any other through threadpoolctl; where none can be controlled, products
 run as numpy runs them.
 """
 import ctypes
+import os
+import time
 
 SERIAL_BELOW = 1 << 24
+LOADED_CORES = 0.5   # other processes' CPU use, in cores, from which the machine is loaded
+SAMPLE_S = 0.2       # the load is measured over windows at least this long
 
 _UNKNOWN = object()
 _controllers = _UNKNOWN  # objects with get_num_threads/set_num_threads, one per BLAS
@@ -72,10 +78,65 @@ def _blas_controllers():
     return _controllers
 
 
+class MachineLoad:
+    """Whether processes other than this one keep the machine's cores busy: every core's
+    busy time (``/proc/stat``) minus this process's CPU time (all its threads, spinning
+    BLAS threads included), over the last window of at least ``SAMPLE_S`` seconds.  Counts
+    as loaded until a first window has been measured, and always where ``/proc/stat``
+    cannot be read."""
+
+    def __init__(self, path="/proc/stat"):
+        self.path = path
+        self.loaded = True
+        self.previous = None  # (wall, machine busy seconds, own CPU seconds)
+        try:
+            self.tick = os.sysconf("SC_CLK_TCK")
+        except (AttributeError, ValueError, OSError):
+            self.tick = None
+
+    def is_loaded(self):
+        """The latest verdict, measured again when its window is over (a read of one line
+        of ``/proc/stat`` every ``SAMPLE_S`` seconds at most)."""
+        now = time.monotonic()
+        if self.previous is None or now - self.previous[0] >= SAMPLE_S:
+            self._measure(now)
+        return self.loaded
+
+    def _measure(self, now):
+        busy = self._machine_busy()
+        if busy is None:
+            return
+        own = time.process_time()
+        if self.previous is not None:
+            wall, busy_before, own_before = self.previous
+            others = (busy - busy_before) - (own - own_before)
+            self.loaded = others / (now - wall) > LOADED_CORES
+        self.previous = (now, busy, own)
+
+    def _machine_busy(self):
+        """Seconds every core has spent busy since boot, or None where unknown."""
+        if self.tick is None:
+            return None
+        try:
+            with open(self.path) as stat:
+                fields = stat.readline().split()
+        except OSError:
+            return None
+        if len(fields) < 8 or fields[0] != "cpu":
+            return None
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[1:8])
+        steal = int(fields[8]) if len(fields) > 8 else 0
+        return (user + nice + system + irq + softirq + steal) / self.tick
+
+
+_machine = MachineLoad()
+
+
 def begin(multiply_adds):
     """Before a product of ``multiply_adds`` multiply-adds: limit BLAS to one thread if the
-    product is small.  Returns what ``end`` needs to undo it (None: nothing was changed)."""
-    if multiply_adds >= SERIAL_BELOW:
+    product is small and the machine loaded.  Returns what ``end`` needs to undo it (None:
+    nothing was changed)."""
+    if multiply_adds >= SERIAL_BELOW or not _machine.is_loaded():
         return None
     # every BLAS loaded (numpy's and scipy's may be two copies): numpy's is among them
     previous = []

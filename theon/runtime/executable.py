@@ -158,7 +158,9 @@ class KernelCall:
 
 class _Reduction:
     """How a reduction kernel is called: its output starts as the combiner's identity with
-    the reduced axes kept, and the domain's extents are passed as one more array."""
+    the reduced axes kept, and the domain's extents are passed as one more array.  What
+    does not depend on the shapes is worked out once: a small reduction's call costs about
+    as much Python as its kernel."""
 
     def __init__(self, kernel):
         from ..ir.ops.reduce import identity
@@ -167,28 +169,34 @@ class _Reduction:
         self.identity = identity(self.combiner, self.dtype.name)
         self.out_shape = kernel.out_types[0].shape
         self.label = kernel.describe()
+        self.reduced = tuple(axis in self.axes for axis in range(kernel.ndim))
+        self.needs_elements = self.combiner in ("maximum", "minimum")  # no identity to start
+        self.splits_rows = bool(self.reduced) and not self.reduced[0]
 
     def run(self, call, values):
         """The reduced array for the inputs in ``values``."""
         domain = call.output_shape(values)
-        if self.combiner in ("maximum", "minimum") and any(
+        kept = tuple(1 if reduced else length for reduced, length in zip(self.reduced, domain))
+        if self.needs_elements and 0 in domain and any(
                 domain[axis] == 0 for axis in self.axes):
             raise ValueError(f"{self.label}: zero-size array to a reduction operation "
                              f"{self.combiner}, which has no identity (domain {domain})")
-        kept = tuple(1 if axis in self.axes else length for axis, length in enumerate(domain))
         out = np.empty(kept, self.dtype)
         out.fill(self.identity)
-        args = [values[slot] for slot in call.inputs] + [out, np.array(domain, np.int64)]
+        args = [values[slot] for slot in call.inputs]
+        args.append(out)
+        args.append(np.array(domain, np.int64))
         # math.prod, not np.prod: on a small tuple numpy's costs microseconds per call
-        if domain and 0 not in self.axes and domain[0] > 1 and config.num_threads > 1 and \
+        if self.splits_rows and domain[0] > 1 and config.num_threads > 1 and \
                 math.prod(domain) >= threads.PARALLEL_MIN_ELEMENTS:
             status = threads.parallel_for(call.parallel, args, domain[0], config.num_threads)
         else:
             status = call.serial(*args)
         if status:
             call._rerun_refused(args, status)
-        return out if self.keepdims else out.reshape(
-            tuple(n for axis, n in enumerate(kept) if axis not in self.axes))
+        if self.keepdims:
+            return out
+        return out.reshape(tuple(n for n, reduced in zip(kept, self.reduced) if not reduced))
 
 
 def _direct_caller(executable, kernel, single, trusted):

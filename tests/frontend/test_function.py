@@ -322,3 +322,26 @@ def test_plural_constructor_name_forms_follow_theano():
     a, b = T.fvectors("a", "b")
     f = theon.function([a, b], a * b)
     np.testing.assert_allclose(f(np.float32([1, 2]), np.float32([3, 4])), [3, 8])
+
+
+def test_intermediates_are_released_after_their_last_use():
+    """A chain of kernels and host steps holds only the arrays still to be read: peak memory
+    of one call stays near two arrays, not one per step (96 MB before, for 13 of 8 MB)."""
+    import tracemalloc
+    x = T.dvector("x")
+    h = x
+    for i in range(6):
+        h = T.sort(T.tanh(h) + i)  # a host step after each kernel: a new array each time
+    f = theon.function([x], h)
+    value = np.random.default_rng(0).random(1_000_000)
+    expected = value
+    for i in range(6):
+        expected = np.sort(np.tanh(expected) + i)
+    np.testing.assert_allclose(f(value), expected, rtol=1e-12)
+    tracemalloc.start()
+    try:
+        f(value)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * value.nbytes, f"peak {peak / 1e6:.1f} MB for 8 MB arrays"

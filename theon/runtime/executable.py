@@ -349,6 +349,24 @@ def _inplace_plan(schedule, updates):
     return plan
 
 
+def _release_plan(schedule):
+    """Per step, the intermediate slots it reads for the last time (function outputs
+    excepted): the runtime drops them right after it, so a large graph holds only the
+    intermediates still to be read, not all of them until the call returns.  Inputs are
+    never dropped (the caller holds them anyway, and an in-place update writes into one)."""
+    last = {}
+    for index, step in enumerate(schedule.steps):
+        for slot in step.inputs:
+            if slot >= schedule.n_inputs:
+                last[slot] = index
+    outputs = set(schedule.outputs)
+    plan = [[] for _ in schedule.steps]
+    for slot, index in last.items():
+        if slot not in outputs:
+            plan[index].append(slot)
+    return [tuple(slots) for slots in plan]
+
+
 def _aliases(steps, slot):
     """``slot`` and the slots of host steps returning views of it (transitively)."""
     aliases = {slot}
@@ -422,6 +440,7 @@ class Executable:
         self.any_copy = any(self.copy_outputs)
         self.outputs = schedule.outputs
         self.inplace = _inplace_plan(schedule, updates)
+        self.plan = tuple(zip(self.calls, _release_plan(schedule)))
         for step_index, targets in self.inplace.items():
             call = self.calls[step_index]
             call.into = tuple(targets.get(position) for position in range(len(call.outputs)))
@@ -439,8 +458,10 @@ class Executable:
                 values[position] = self._convert(position, value)
         if self.static_checks:
             self._check_static(values)
-        for call in self.calls:
+        for call, dead in self.plan:
             call.run(values)
+            for slot in dead:
+                values[slot] = None
         if self.any_copy:
             return self._copied_outputs(values)
         return [values[slot] for slot in self.outputs]
@@ -449,8 +470,10 @@ class Executable:
         """Like calling, without checking or converting the inputs (PyTensor's
         ``trust_input``): the caller guarantees ndarrays of the right dtype and rank."""
         values = [*args, *self.tail]
-        for call in self.calls:
+        for call, dead in self.plan:
             call.run(values)
+            for slot in dead:
+                values[slot] = None
         if self.any_copy:
             return self._copied_outputs(values)
         return [values[slot] for slot in self.outputs]

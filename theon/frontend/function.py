@@ -38,6 +38,9 @@ class CompileReport:
         Stage name -> seconds: ``build`` (the graph and its hash), each pass by name (on a
         miss), ``codegen`` (emitting LLVM IR), ``llvm`` (optimising, machine code),
         ``load`` (reading the disk cache, mapping code), ``store`` (writing the disk cache).
+        With tiered compilation (CPU, ``config.tiered_compile``) ``llvm`` is the quick
+        first tier; the optimised code is compiled by a background thread, outside this
+        report, and stored on disk then (``theon.runtime.loader.wait_for_optimized``).
     total_s : float
     cache : str
         'miss' (the passes ran), 'memory' (this process had compiled the same graph) or

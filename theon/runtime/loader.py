@@ -7,9 +7,9 @@ object code is mapped by theon's own ELF loader, so a warm start never imports L
 
 Tiered compilation (CPU, ``config.tiered_compile``): a module is first emitted by LLVM's
 fastest back end, in about a third of the time, and runs at once; a background thread
-compiles the same IR with the optimising back end, maps it, moves every kernel call to it
-(``follow_upgrades``) and only then stores it in the disk cache, so warm starts always load
-optimised code.  The first-tier code stays mapped: a call already running in it finishes
+compiles the same IR with the optimising back end once no first-tier compile has run for
+``QUIET_S``, maps it, moves every kernel call to it (``follow_upgrades``) and only then
+stores it in the disk cache, so warm starts always load optimised code.  The first-tier code stays mapped: a call already running in it finishes
 there.  ``wait_for_optimized`` waits for the background work; the interpreter waits for it at
 exit, and so does ``os.fork`` (a child must not inherit LLVM's lock held by a thread it does
 not have).
@@ -20,6 +20,7 @@ import json
 import os
 import struct
 import threading
+import time
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -37,7 +38,16 @@ _addresses = {}    # (target key, symbol) -> native address
 _owners = []       # loaded objects and execution engines, kept for the process's life
 _lock = threading.RLock()  # reentrant: loading code records addresses under it too
 _followers = {}    # (target key, symbol) -> WeakSet of kernel calls bound to that symbol
-_background = []   # threads compiling optimised code (tiered compilation)
+
+# Tiered compilation's second tier runs in one worker thread, one module after another, and
+# only after no first-tier compile has run for QUIET_S seconds: LLVM serialises its calls
+# under one lock, so a module being optimised would delay the next theon.function by up to
+# its whole back-end time (a test function compiled right after a training function took
+# 155 ms instead of ~40).
+QUIET_S = 0.05
+_jobs = []            # (compiled module, kernel symbols, key, target name, name, disk cache)
+_worker = None        # the thread running _jobs, while there are any
+_last_compile = 0.0   # time.monotonic() when a first-tier compile last ended
 
 
 @dataclass
@@ -124,11 +134,7 @@ def _compile(steps, key, target_name, name, watch, disk):
         _load_code(compiled.code, compiled.symbols, key, target_name)
     kernels = [step.symbol for step in steps]
     if quick:
-        thread = threading.Thread(target=_optimize, name="theon-optimize",
-                                  args=(compiled, kernels, key, target_name, name, disk))
-        with _lock:
-            _background[:] = [t for t in _background if t.is_alive()] + [thread]
-        thread.start()
+        _optimize_later((compiled, kernels, key, target_name, name, disk))
     elif disk is not None:
         with watch("store"):
             _store(disk, compiled, kernels, key)
@@ -142,6 +148,35 @@ def _store(disk, compiled, kernels, key):
     if disk.put("module", module, blob):
         for symbol in kernels:
             disk.put("kernel", kernel_key(key, symbol), _REFERENCE_MAGIC + module.encode())
+
+
+def _optimize_later(job):
+    """Queue a module for the second tier; start the worker if none is running."""
+    global _worker, _last_compile
+    with _lock:
+        _last_compile = time.monotonic()
+        _jobs.append(job)
+        if _worker is None:
+            _worker = threading.Thread(target=_work, name="theon-optimize")
+            _worker.start()
+
+
+def _work():
+    """The worker: after a quiet spell without first-tier compiles, optimise the oldest
+    queued module; stop when none is left."""
+    global _worker
+    while True:
+        with _lock:  # held by a first-tier compile while it runs
+            wait = _last_compile + QUIET_S - time.monotonic()
+            if wait <= 0:
+                if not _jobs:
+                    _worker = None
+                    return
+                job = _jobs.pop(0)
+        if wait > 0:
+            time.sleep(wait)
+            continue
+        _optimize(*job)
 
 
 def _optimize(quick, kernels, key, target_name, name, disk):
@@ -166,11 +201,10 @@ def wait_for_optimized():
     at once when none is being optimised."""
     while True:
         with _lock:
-            pending = [t for t in _background if t.is_alive()]
-        if not pending:
+            worker = _worker
+        if worker is None:
             return
-        for thread in pending:
-            thread.join()
+        worker.join()
 
 
 def follow_upgrades(call, target_name, symbol):

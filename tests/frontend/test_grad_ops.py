@@ -344,3 +344,19 @@ def test_second_derivatives(function, shapes):
         return theano.grad((function(*variables) ** 2).sum(), variables[0])
     points = [p + np.sign(p) * 0.5 for p in _points(shapes, 16)]
     verify_grad(gradient, points, rng=np.random.RandomState(16))
+
+
+@pytest.mark.parametrize("build, expected", [
+    (lambda x: T.mean(x[[0, 2, 2]]), lambda v: np.bincount([0, 2, 2], minlength=4) / 3.0),
+    (lambda x: T.sum(x[1:3]), lambda v: np.array([0.0, 1.0, 1.0, 0.0])),
+    (lambda x: 3.0 * T.sum(x[np.array([3, 3])]), lambda v: np.array([0.0, 0.0, 0.0, 6.0])),
+])
+def test_gradient_of_a_filled_index_is_scattered_without_the_fill(build, expected):
+    """The gradient of a sum or mean is a fill; indexing's gradient scatters its value and
+    lets inc_subtensor broadcast it (repeated indices still accumulate)."""
+    x = T.dvector("x")
+    g = theano.function([x], theano.grad(build(x), x))
+    value = np.arange(4.0)
+    np.testing.assert_allclose(g(value), expected(value), rtol=1e-15)
+    # one fill only: the zeros the scatter starts from, not one of the scattered value
+    assert g.source("ir").count("second") == 1

@@ -366,6 +366,27 @@ def _index_of(index, source, values):
     return Node.make(op, (source,) + tuple(values))
 
 
+def _unbroadcast(value):
+    """``value`` without the broadcasts that numpy's (and so inc_subtensor's) broadcasting
+    redoes: fills (``second``, the gradient of a sum or a mean) and leading length-1 axes.
+    The full-size array then need not be made."""
+    while True:
+        if getattr(value.op, "name", None) == "second":
+            value = value.inputs[1]
+        elif getattr(value.op, "name", None) == "dimshuffle" and _pads_left(value.op.pattern,
+                                                                          value.inputs[0]):
+            value = value.inputs[0]
+        else:
+            return value
+
+
+def _pads_left(pattern, source):
+    """Whether dimshuffle ``pattern`` only puts length-1 axes before ``source``'s."""
+    kept = tuple(entry for entry in pattern if entry != "x")
+    return kept == tuple(range(source.type.ndim)) and \
+        pattern[:len(pattern) - len(kept)] == ("x",) * (len(pattern) - len(kept))
+
+
 def _subtensor_vjp(self, node, grad):
     """x[index] -> the gradient added into zeros of x's shape at ``index`` (repeated
     indices accumulate); index inputs get none."""
@@ -374,6 +395,7 @@ def _subtensor_vjp(self, node, grad):
     x, *values = node.inputs
     if x.type.dtype not in dtypes.FLOATS:
         return (None,) * len(node.inputs)
+    grad = _unbroadcast(grad)
     grad = build.cast(grad, x.type.dtype)
     gx = Node.make(IncSubtensor(self.index, "inc"),
                    (build.zeros_like(x), grad) + tuple(values))

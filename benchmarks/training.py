@@ -52,7 +52,8 @@ def theon_graph(workload, params):
     import theon
     import theon.tensor as T
     x, y = T.fmatrix("x"), T.ivector("y")
-    shared = {name: theon.shared(value.copy(), name=name) for name, value in params.items()}
+    # theon.shared copies (borrow=False), as peer-bench's workloads rely on
+    shared = {name: theon.shared(value, name=name) for name, value in params.items()}
     if workload == "W3":
         hidden, W, b = x, shared["W"], shared["b"]
     else:

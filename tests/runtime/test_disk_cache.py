@@ -32,10 +32,11 @@ def _payload(key, size):
 
 
 def _entry_files(root):
-    """Every file under ``root``: (path, name)."""
+    """Every file under ``root`` but the size hint (``USAGE_FILE``): (path, name)."""
     found = []
     for directory, _, names in os.walk(root):
-        found.extend((os.path.join(directory, name), name) for name in names)
+        found.extend((os.path.join(directory, name), name) for name in names
+                     if name != disk_cache.USAGE_FILE)
     return found
 
 
@@ -467,3 +468,28 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     assert disk_cache.default_cache_dir() == tmp_path / "home" / "Library" / "Caches" / "theon"
     monkeypatch.setenv("THEON_CACHE_DIR", "~/elsewhere")
     assert disk_cache.default_cache_dir() == tmp_path / "home" / "elsewhere"
+
+
+def test_a_new_process_starts_from_the_recorded_size_instead_of_listing_the_store(
+        tmp_path, monkeypatch):
+    """The first write of a fresh DiskCache reads the size the last scan recorded; it lists
+    the store only when that hint is missing or unreadable, or every RESCAN_EVERY writes."""
+    first = DiskCache(tmp_path / "cache", max_bytes="1G")
+    for index in range(3):
+        assert first.put("kernel", f"{index:032x}", b"x" * 1000)
+    recorded = first._recorded_usage()  # the size at the first write's scan
+    assert recorded is not None and recorded >= 1000
+    scans = []
+    original = DiskCache._scan
+    monkeypatch.setattr(DiskCache, "_scan", lambda self, *a, **k: scans.append(1) or
+                        original(self, *a, **k))
+    second = DiskCache(tmp_path / "cache", max_bytes="1G")
+    assert second.put("kernel", "f" * 32, b"y" * 1000)
+    assert scans == [] and second._estimate >= recorded + 1000
+    hint = os.path.join(second._root, disk_cache.USAGE_FILE)
+    with open(hint, "w") as handle:
+        handle.write("not a number")
+    third = DiskCache(tmp_path / "cache", max_bytes="1G")
+    assert third.put("kernel", "e" * 32, b"z" * 1000)
+    assert scans == [1]  # an unreadable hint: the store is listed, and the hint rewritten
+    assert third._recorded_usage() == third._estimate

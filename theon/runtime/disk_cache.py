@@ -41,6 +41,10 @@ MAGIC = b"THEONC\x00\x01"
 FSYNC = False
 PRUNE_FRACTION = 0.9
 RESCAN_EVERY = 256          # puts between two scans of the real size of the store
+# The store's size at its last scan, as decimal text, in the version root: a process's first
+# write starts from it instead of listing the whole store (25 ms for 4700 entries, and
+# growing with the store, on the first compile of every process).
+USAGE_FILE = "usage"
 STALE_TEMP_SECONDS = 600    # a temporary file this old belongs to a writer that died
 
 # magic, format version, len(kind), len(key), payload length, blake2b-256 of everything else
@@ -374,6 +378,8 @@ class DiskCache:
     def _after_put(self, size):
         """Prune when this process's estimate of the store's size says it may be too large."""
         self._puts_since_scan += 1
+        if self._estimate is None:
+            self._estimate = self._recorded_usage()
         if self._estimate is not None:
             self._estimate += size  # an overestimate when the put replaced an entry
         stale = self._estimate is None or self._puts_since_scan >= RESCAN_EVERY
@@ -383,7 +389,30 @@ class DiskCache:
         scan = self._scan()
         self._estimate = _total_bytes(scan)
         if self._estimate > self.max_bytes:
-            self._evict(scan, int(self.max_bytes * PRUNE_FRACTION))
+            self._evict(scan, int(self.max_bytes * PRUNE_FRACTION))  # records the usage
+        else:
+            self._record_usage()
+
+    def _recorded_usage(self):
+        """The store's size as the last scan by any process recorded it, or None.  Other
+        processes may have written since; they rescan every ``RESCAN_EVERY`` writes, which
+        bounds how far the store can overshoot, as it did before."""
+        try:
+            with open(os.path.join(self._root, USAGE_FILE), "rb") as handle:
+                value = int(handle.read(32))
+        except (OSError, ValueError):
+            return None
+        return value if value >= 0 else None
+
+    def _record_usage(self):
+        """Write this process's estimate of the store's size for the next process."""
+        if self._estimate is None:
+            return
+        try:
+            self._write_atomically(os.path.join(self._root, USAGE_FILE),
+                                   str(self._estimate).encode())
+        except OSError:
+            pass  # only a hint: the next process scans instead
 
     def _scan(self, remove_stale_temps=False):
         """``(mtime_ns, size, path, kind)`` of every entry file of the store; stale temporary
@@ -411,6 +440,7 @@ class DiskCache:
             total -= size  # gone either way: we removed it or another process did
         self.counters["evictions"] += removed
         self._estimate = total
+        self._record_usage()
         return removed
 
     def info(self):
@@ -446,6 +476,7 @@ class DiskCache:
         scan = self._scan(remove_stale_temps=True)
         removed = sum(_unlink(entry[2]) for entry in scan)
         self._estimate = 0
+        self._record_usage()
         return removed
 
     def prune(self, max_bytes=None):

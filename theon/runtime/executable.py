@@ -263,7 +263,7 @@ def _shape_plan(kernel, slots):
 class HostCall:
     """An op run on the host through its numpy reference.  An op that calls BLAS says how
     many multiply-adds a call does (``multiply_adds``), so that small products run on one
-    BLAS thread (see ``runtime.blas``)."""
+    BLAS thread while other processes load the machine (see ``runtime.blas``)."""
 
     __slots__ = ("op", "inputs", "output", "dtype", "work")
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import ir
 from ..ir import DTypeError, dtypes
+from ..runtime.arguments import coerce
 from .variable import Variable, user_trace
 
 
@@ -232,38 +233,15 @@ def filter_value(value, ttype, strict, allow_downcast, description):
         given = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
         raise DTypeError(f"{description} got {given}; expected an ndarray of dtype "
                          f"{dtype.name} (the variable is strict)")
-    python_value = not isinstance(value, np.ndarray)
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise DTypeError(f"{description} got a value of dtype {array.dtype}; expected "
-                         f"{dtype.name}")
-    if array.ndim != ttype.ndim:
-        raise TypeError(f"{description} got a value of rank {array.ndim} (shape "
-                        f"{array.shape}); expected rank {ttype.ndim}")
-    if array.dtype != dtype:
-        array = _converted(array, dtype, python_value, allow_downcast, description)
-    elif not array.dtype.isnative:
-        array = array.astype(dtype.newbyteorder("="))
+    array = coerce(value, dtype, ttype.ndim, description, allow_downcast, noun="a value",
+                   advice=f"convert the value with .astype('{dtype.name}') first, or pass "
+                          "allow_downcast=True to theon.shared",
+                   exact_python_values=True)
     for axis, length in enumerate(ttype.shape):
         if length is not None and array.shape[axis] != length:
             raise TypeError(f"{description} got a value of shape {array.shape}; expected "
                             f"length {length} at axis {axis} (a broadcastable dimension)")
     return array
-
-
-def _converted(array, dtype, python_value, allow_downcast, description):
-    if allow_downcast or np.can_cast(array.dtype, dtype, "safe"):
-        return array.astype(dtype)
-    if python_value:
-        converted = array.astype(dtype)
-        lossless = np.array_equal(converted.astype(array.dtype), array, equal_nan=True)
-        floats = allow_downcast is None and array.dtype.kind == "f" and dtype.kind == "f"
-        if lossless or floats:
-            return converted
-    raise DTypeError(f"{description} got dtype {array.dtype}; expected {dtype.name}, and "
-                     f"the conversion could lose precision (convert the value with "
-                     f".astype('{dtype.name}') first, or pass allow_downcast=True to "
-                     "theon.shared)")
 
 
 def shared_type_matches(variable, ttype):

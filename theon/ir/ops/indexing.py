@@ -257,9 +257,30 @@ class _Indexing(Op):
         return IndexError(f"{self.describe()}: {error}")
 
 
+class _Read(_Indexing):
+    """``x[index]``: what Subtensor and AdvancedSubtensor share.  ``advanced`` says which
+    kind of index the op takes; ``other`` names the op for the other kind."""
+
+    advanced = False
+    other = ""
+
+    def infer_type(self, x_type, *input_types):
+        if is_advanced(self.index) != self.advanced:
+            kind = "advanced" if is_advanced(self.index) else "basic"
+            raise TypeError(f"{self.name}: index {format_index(self.index)} is {kind}; "
+                            f"use {self.other}")
+        return indexed_type(self.name, self.index, x_type, input_types)
+
+    def impl(self, x, *values):
+        try:
+            return np.asarray(x)[self._numpy(values)]
+        except IndexError as error:
+            raise self._index_error(error) from None
+
+
 @host_op
 @dataclass(frozen=True)
-class Subtensor(_Indexing):
+class Subtensor(_Read):
     """``x[index]`` with ints, slices, newaxis and Ellipsis only (numpy's basic indexing).
     Inputs: ``x`` and the symbolic ints and slice bounds.  The result is a view of ``x``."""
 
@@ -267,23 +288,12 @@ class Subtensor(_Indexing):
 
     name = "subtensor"
     returns_view = True
-
-    def infer_type(self, x_type, *input_types):
-        if is_advanced(self.index):
-            raise TypeError(f"{self.name}: index {format_index(self.index)} is advanced; "
-                            f"use AdvancedSubtensor")
-        return indexed_type(self.name, self.index, x_type, input_types)
-
-    def impl(self, x, *values):
-        try:
-            return np.asarray(x)[self._numpy(values)]
-        except IndexError as error:
-            raise self._index_error(error) from None
+    other = "AdvancedSubtensor"
 
 
 @host_op
 @dataclass(frozen=True)
-class AdvancedSubtensor(_Indexing):
+class AdvancedSubtensor(_Read):
     """``x[index]`` where the index holds integer arrays or masks (numpy's advanced
     indexing), possibly mixed with ints, slices, newaxis and Ellipsis.  The result is a
     new array."""
@@ -291,18 +301,8 @@ class AdvancedSubtensor(_Indexing):
     index: tuple
 
     name = "advanced_subtensor"
-
-    def infer_type(self, x_type, *input_types):
-        if not is_advanced(self.index):
-            raise TypeError(f"{self.name}: index {format_index(self.index)} is basic; "
-                            f"use Subtensor")
-        return indexed_type(self.name, self.index, x_type, input_types)
-
-    def impl(self, x, *values):
-        try:
-            return np.asarray(x)[self._numpy(values)]
-        except IndexError as error:
-            raise self._index_error(error) from None
+    advanced = True
+    other = "Subtensor"
 
 
 @host_op

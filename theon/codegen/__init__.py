@@ -16,9 +16,7 @@ def compile_steps(steps, target, name, watch, quick=False):
         target.plan_module(module, steps)
         for step in steps:
             target.define_kernel(module, step)
-    if quick:
-        return target.compile(module, name, watch, quick=True)
-    return target.compile(module, name, watch)
+    return target.compile(module, name, watch, quick=quick)
 
 
 def get_target(name, arch=None):

@@ -45,6 +45,7 @@ class CpuTarget(Target):
     """LLVM machine code for the host CPU, with every feature it has."""
 
     name = "cpu"
+    tiered = True
 
     def plan_module(self, module, steps):
         """Decide, for all the kernels of ``steps`` at once, whether ``module`` inlines the

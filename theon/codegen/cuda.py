@@ -88,8 +88,9 @@ class CudaTarget(Target):
         first = builder.add(builder.mul(block, block_size), thread)
         return first, builder.mul(grid_size, block_size)
 
-    def compile(self, module, name, watch):
-        """Verify, optimise and emit ``module`` as PTX text for this architecture."""
+    def compile(self, module, name, watch, quick=False):
+        """Verify, optimise and emit ``module`` as PTX text for this architecture (one tier:
+        ``quick`` is ignored)."""
         with watch("llvm"):
             text = str(module)
             ref = parse_and_verify(text, name)

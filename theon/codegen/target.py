@@ -41,6 +41,7 @@ class Target:
 
     name = "abstract"
     inline_math = True  # inline math functions at each use, or call one copy per module
+    tiered = False      # compiles quick code first, optimised code in the background
 
     def vector_lanes(self, kernel):
         """Elements per vector in the kernel's inner loop (1: scalar code)."""
@@ -76,6 +77,7 @@ class Target:
         """Emit the entry points of ``step``'s kernel into ``module``."""
         raise NotImplementedError
 
-    def compile(self, module, name, watch):
-        """``module`` as a CompiledModule of this target's code (timed in ``watch``)."""
+    def compile(self, module, name, watch, quick=False):
+        """``module`` as a CompiledModule of this target's code (timed in ``watch``);
+        ``quick``: the first tier of tiered compilation, on a target that has tiers."""
         raise NotImplementedError

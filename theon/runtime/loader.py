@@ -128,7 +128,7 @@ def _compile(steps, key, target_name, name, watch, disk):
     with watch("codegen"):
         from ..codegen import compile_steps, get_target  # imports llvmlite
         target = get_target(target_name)
-    quick = target_name == "cpu" and config.tiered_compile
+    quick = target.tiered and config.tiered_compile
     compiled = compile_steps(steps, target, name, watch, quick=quick)
     with watch("load"):
         _load_code(compiled.code, compiled.symbols, key, target_name)

@@ -86,7 +86,8 @@ class CpuTarget(Target):
         function = ir.Function(module, signature, name=step.symbol)
         builder = ir.IRBuilder(function.append_basic_block("entry"))
         *arrays, begin, end = function.args
-        views = [_ArrayView(builder, array, ttype, kernel.ndim, kernel.strided)
+        depth = _loop_depth(kernel)
+        views = [_ArrayView(builder, array, ttype, kernel.ndim, depth, kernel.strided)
                  for array, ttype in zip(arrays, types)]
         if kernel.reduce is not None:
             extents = _field(builder, arrays[-1], ARRAY_DATA)
@@ -110,7 +111,7 @@ class CpuTarget(Target):
             builder.ret(I32(1))
         inner = _emit_inner if kernel.reduce is None else _emit_reduce_inner
         _emit_loops(builder, kernel, views, shape, begin, end, self.vector_lanes(kernel),
-                    inner)
+                    inner, depth)
         builder.ret(I32(0))
         self._define_whole_range(module, function, step, kernel, len(types) + extra)
         return function
@@ -165,10 +166,11 @@ class CpuTarget(Target):
 
 
 class _ArrayView:
-    """An array argument inside a kernel: base pointer and per-domain-axis element strides
-    (constant 0 where the array broadcasts)."""
+    """An array argument inside a kernel: base pointer and element strides along the
+    domain's first ``depth`` axes (constant 0 where the array broadcasts); the axes after
+    them have static length 1 and are never looped over."""
 
-    def __init__(self, builder, array, ttype, ndim, gather):
+    def __init__(self, builder, array, ttype, ndim, depth, gather):
         self.builder = builder
         self.gather = gather  # read strided inner axes by gathers (else they are refused)
         self.ttype = ttype
@@ -178,10 +180,10 @@ class _ArrayView:
         self.dims = _field(builder, array, ARRAY_DIMS)
         strides = _field(builder, array, ARRAY_STRIDES)
         offset = ndim - ttype.ndim
-        self.ndim = ndim
+        self.depth = depth
         self.byte_strides = []
         self.strides = []
-        for axis in range(ndim):
+        for axis in range(depth):
             own = axis - offset
             if own < 0 or ttype.shape[own] == 1:
                 self.strides.append(I64(0))
@@ -195,7 +197,7 @@ class _ArrayView:
     @property
     def broadcast_inner(self):
         """Whether the array is read with stride 0 along the domain's innermost axis."""
-        return self.ndim == 0 or isinstance(self.strides[-1], ir.Constant)
+        return self.depth == 0 or isinstance(self.strides[-1], ir.Constant)
 
     def strided_inner(self):
         """i1: the array is not contiguous along the innermost axis (for an output: the
@@ -205,9 +207,10 @@ class _ArrayView:
         return self.builder.icmp_signed("!=", self.strides[-1], I64(1))
 
     def shape(self):
-        """The array's dims as i64 values (used for the first output: the domain)."""
+        """The array's dims along the looped axes as i64 values (used for the first output:
+        the domain)."""
         return [self.builder.load(self.builder.gep(self.dims, [I64(axis)], source_etype=I64),
-                                  typ=I64) for axis in range(self.ttype.ndim)]
+                                  typ=I64) for axis in range(self.depth)]
 
     def misaligned(self):
         """i1: the data pointer or a stride is not a multiple of the element size."""
@@ -311,31 +314,82 @@ def _field(builder, array, offset):
     return builder.load(address, typ=PTR)
 
 
-def _emit_loops(builder, kernel, views, shape, begin, end, lanes, inner):
+def _loop_depth(kernel):
+    """How many of the domain's axes an elementwise kernel loops over: all but the trailing
+    ones of static length 1, so that a ``(n, 1)`` column (a keepdims reduction's result) is
+    walked as ``n`` contiguous elements, whole vectors at a time, not ``n`` rows of one.  A
+    reduction loops over all its axes (its extents array has one per axis)."""
+    if kernel.reduce is not None:
+        return kernel.ndim
+    depth = kernel.ndim
+    while depth and kernel.domain_shape[depth - 1] == 1:
+        depth -= 1
+    return depth
+
+
+def _emit_loops(builder, kernel, views, shape, begin, end, lanes, inner, depth):
     """Loops over axis 0 in [begin, end) and every other axis whole; ``inner`` emits the
-    innermost axis, ``lanes`` elements at a time."""
-    ndim = kernel.ndim
-    if ndim == 0:
+    innermost axis, ``lanes`` elements at a time.
+
+    An elementwise kernel whose arrays are all C-contiguous at run time (or scalars) runs
+    its rows as one flat range instead: the same loops, with every axis but the innermost
+    one iteration long.  Rows shorter than a vector (ten classes, a 784x10 weight) then
+    fill whole vectors rather than one masked vector each, and an update written into its
+    own input does not stall on a masked store that overlaps the next row's load."""
+    if depth == 0:
         inner(builder, kernel, views, [v.data for v in views], I64(0), I64(1), lanes)
-    elif ndim == 1:
+        return
+    if depth == 1:
         inner(builder, kernel, views, [v.data for v in views], begin, end, lanes)
-    else:
-        with for_range(builder, begin, end, "i0") as outer:
-            offsets = [builder.mul(outer, v.strides[0]) for v in views]
-            _emit_middle(builder, kernel, views, shape, offsets, 1, lanes, inner)
+        return
+    start, stop = I64(0), shape[-1]
+    flat = _flattenable(builder, kernel, views, shape, depth)
+    if flat is not None:
+        row = I64(1)
+        for length in shape[1:]:
+            row = builder.mul(row, length, flags=("nsw",))
+        start = builder.select(flat, builder.mul(begin, row), start)
+        stop = builder.select(flat, builder.mul(end, row), stop)
+        end = builder.select(flat, I64(1), end)
+        begin = builder.select(flat, I64(0), begin)
+        shape = [shape[0]] + [builder.select(flat, I64(1), length) for length in shape[1:-1]]
+    with for_range(builder, begin, end, "i0") as outer:
+        offsets = [builder.mul(outer, v.strides[0]) for v in views]
+        _emit_middle(builder, kernel, views, shape, offsets, 1, lanes, inner, (start, stop), depth)
 
 
-def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes, inner):
-    """Loops over axes ``axis .. ndim-2`` accumulating offsets, then the inner loop."""
-    ndim = kernel.ndim
-    if axis == ndim - 1:
+def _flattenable(builder, kernel, views, shape, depth):
+    """i1: every array of this elementwise kernel is C-contiguous over the domain (a scalar
+    counts), so the domain may be read as one flat row; None where that cannot happen (a
+    reduction, or an array broadcast along some axes only)."""
+    if kernel.reduce is not None:
+        return None
+    varying = [axis for axis in range(depth) if kernel.domain_shape[axis] != 1]
+    flat = ir.IntType(1)(1)
+    for view in views:
+        constant = [isinstance(view.strides[axis], ir.Constant) for axis in varying]
+        if all(constant):
+            continue  # a scalar, read at its one element
+        if any(constant):
+            return None
+        expected = I64(1)
+        for axis in reversed(varying):
+            flat = builder.and_(flat, builder.icmp_signed("==", view.strides[axis], expected))
+            expected = builder.mul(expected, shape[axis])
+    return flat
+
+
+def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes, inner, span, depth):
+    """Loops over axes ``axis .. depth-2`` accumulating offsets, then the inner loop over
+    ``span`` (start, stop) of the innermost looped axis."""
+    if axis == depth - 1:
         bases = [view.pointer(view.data, offset) for view, offset in zip(views, offsets)]
-        inner(builder, kernel, views, bases, I64(0), shape[axis], lanes)
+        inner(builder, kernel, views, bases, *span, lanes)
         return
     with for_range(builder, I64(0), shape[axis], f"i{axis}") as index:
         deeper = [builder.add(offset, builder.mul(index, view.strides[axis]))
                   for view, offset in zip(views, offsets)]
-        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes, inner)
+        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes, inner, span, depth)
 
 
 def _emit_inner(builder, kernel, views, bases, start, stop, lanes):

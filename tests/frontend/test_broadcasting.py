@@ -146,6 +146,44 @@ def test_non_contiguous_inputs(layout, dtype):
     np.testing.assert_array_equal(g(strange, strange), np.zeros(shape, dtype))
 
 
+def test_contiguous_and_sliced_arrays_of_rank_three():
+    # C-contiguous arrays run as one flat range; a slice along a middle or the first axis,
+    # or a scalar beside them, must not (each row then starts at its own stride)
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(5, 6, 7))
+    wide = rng.normal(size=(5, 9, 7))
+    x, y = T.dtensor3("x"), T.dtensor3("y")
+    s = T.dscalar("s")
+    f = theon.function([x, y, s], x * s - y)
+    for first, second in [(a, a + 1), (wide[:, 2:8], a), (a, wide[:, ::-1][:, :6]),
+                          (np.repeat(a, 2, axis=0)[::2], a)]:
+        np.testing.assert_array_equal(f(first, second, 3.0), first * 3.0 - second)
+    # an update written into its own input, 784x10: the in-place flat path
+    w = theon.shared(rng.normal(size=(784, 10)))
+    g = T.dmatrix("g")
+    step = theon.function([g], [], updates=[(w, w - 0.5 * g)])
+    before, gradient = w.get_value(), rng.normal(size=(784, 10))
+    step(gradient)
+    np.testing.assert_array_equal(w.get_value(), before - 0.5 * gradient)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "column_of_wider", "reversed"])
+def test_columns_are_read_as_vectors(layout):
+    # a (n, 1) column is looped over as n elements; one sliced from a wider matrix has an
+    # element stride other than 1 along its first axis
+    rng = np.random.default_rng(9)
+    wide = rng.normal(size=(257, 5)).astype(np.float32)
+    column = {"contiguous": np.ascontiguousarray(wide[:, 1:2]),
+              "column_of_wider": wide[:, 1:2],
+              "reversed": wide[::-1, 3:4]}[layout]
+    c = T.fcol("c")
+    f = theon.function([c], [T.log(abs(c) + 1), c / (c * c + 2)])
+    got_log, got_ratio = f(column)
+    exact = column.astype(np.float64)  # (theon computes log(1 + |c|) as log1p)
+    np.testing.assert_allclose(got_log, np.log1p(np.abs(exact)), rtol=1e-6)
+    np.testing.assert_allclose(got_ratio, exact / (exact * exact + 2), rtol=1e-6)
+
+
 @pytest.mark.parametrize("layout", ["reversed", "strided", "misaligned"])
 def test_non_contiguous_vectors(layout):
     values = np.linspace(-3, 3, 1001)

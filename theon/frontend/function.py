@@ -4,6 +4,7 @@ Compiling runs the pass pipeline, generates one LLVM module for the kernels not 
 compiled in this process, and binds the result to a small runtime object.  Compiled code
 depends only on dtypes, ranks and broadcast patterns: new input sizes never recompile.
 """
+import operator
 import sys
 import time
 from dataclasses import dataclass, field
@@ -400,6 +401,7 @@ class _SharedState:
                    for slot in targets_of_step.values()}
         guarded = tuple(shared_vars[slot - n_explicit] for slot in sorted(written))
         names = self.explicit_names
+        current_value = operator.attrgetter("_value")  # (a comprehension costs a frame)
 
         def call(*args):
             if len(args) != n_explicit:
@@ -411,7 +413,7 @@ class _SharedState:
                     if variable._exposed:
                         args = _unaliased(args, guarded)
                         break
-            results = run(*args, *[variable._value for variable in shared_vars])
+            results = run(*args, *map(current_value, shared_vars))
             if targets:
                 for variable, value in zip(targets, results[n_outputs:]):
                     variable._store_update(value)

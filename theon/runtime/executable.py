@@ -185,11 +185,18 @@ class _Reduction:
         self.reduced = tuple(axis in self.axes for axis in range(kernel.ndim))
         self.needs_elements = self.combiner in ("maximum", "minimum")  # no identity to start
         self.splits_rows = bool(self.reduced) and not self.reduced[0]
+        # shape tuples picked by itemgetter (no Python loop per call): the output's with
+        # the reduced axes kept, from the domain with a 1 appended; and without them
+        ndim = kernel.ndim
+        self.kept = _gatherer(tuple(ndim if reduced else axis
+                                    for axis, reduced in enumerate(self.reduced)))
+        self.remaining = _gatherer(tuple(axis for axis, reduced in enumerate(self.reduced)
+                                         if not reduced))
 
     def run(self, call, values):
         """The reduced array for the inputs in ``values``."""
         domain = call.output_shape(values)
-        kept = tuple(1 if reduced else length for reduced, length in zip(self.reduced, domain))
+        kept = self.kept((*domain, 1))
         if self.needs_elements and 0 in domain and any(
                 domain[axis] == 0 for axis in self.axes):
             raise ValueError(f"{self.label}: zero-size array to a reduction operation "
@@ -207,7 +214,7 @@ class _Reduction:
             call._rerun_refused(args, status)
         if self.keepdims:
             return out
-        return out.reshape(tuple(n for n, reduced in zip(kept, self.reduced) if not reduced))
+        return out.reshape(self.remaining(domain))
 
 
 def _direct_caller(executable, kernel, single, trusted):
@@ -287,19 +294,21 @@ class HostCall:
     many multiply-adds a call does (``multiply_adds``), so that small products run on one
     BLAS thread while other processes load the machine (see ``runtime.blas``)."""
 
-    __slots__ = ("op", "inputs", "output", "dtype", "work")
+    __slots__ = ("op", "inputs", "output", "dtype", "work", "gather", "impl")
 
     def __init__(self, step, slot_types):
         self.op = step.op
+        self.impl = step.op.impl
         self.inputs = step.inputs
+        self.gather = _gatherer(step.inputs)
         self.output = step.output
         self.dtype = np.dtype(slot_types[step.output].dtype)
         self.work = getattr(step.op, "multiply_adds", None)
 
     def run(self, values):
-        arrays = [values[slot] for slot in self.inputs]
+        arrays = self.gather(values)
         if self.work is None:
-            result = self.op.impl(*arrays)
+            result = self.impl(*arrays)
         else:
             previous = blas.begin(self.work(*arrays))
             try:

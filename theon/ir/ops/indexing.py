@@ -18,6 +18,7 @@ wrong raises when the node is built; the rest (an index out of range, a mask of 
 length) raises IndexError at call time, from numpy's own bounds checks, before any element
 is read.
 """
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,13 @@ def numpy_index(index, values):
         else:
             result.append(next(values))
     return tuple(result)
+
+
+@functools.lru_cache(maxsize=256)
+def _arrays_only(index):
+    """Whether every entry of ``index`` is an index array (its numpy form is then the
+    tuple of the index inputs themselves)."""
+    return all(entry[0] == "array" for entry in index)
 
 
 def _check_scalar(name, what, ttype):
@@ -250,6 +258,8 @@ class _Indexing(Op):
         return f"{self.name}{format_index(self.index)}"
 
     def _numpy(self, values):
+        if _arrays_only(self.index):
+            return tuple(values)  # the common advanced index, x[rows, columns]
         return numpy_index(self.index, values)
 
     def _index_error(self, error):

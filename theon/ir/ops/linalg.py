@@ -119,9 +119,9 @@ class Dot(Op):
 
     def impl(self, a, b):
         a, b = np.asarray(a), np.asarray(b)
+        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]:
+            return _matrix_product(a, b)  # the common case, checked by one comparison
         self.check_shapes(a.shape, b.shape)
-        if a.ndim == 2 and b.ndim == 2:
-            return _matrix_product(a, b)
         if a.ndim <= 2 and b.ndim <= 2:
             return np.dot(a, b)  # BLAS dot or gemv; numpy copies strided operands itself
         if b.ndim <= 2:

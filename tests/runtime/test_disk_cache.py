@@ -12,7 +12,7 @@ import warnings
 import pytest
 
 from theon import cache_cli
-from theon.runtime import disk_cache
+from theon.runtime import disk_cache, loader
 from theon.runtime.disk_cache import DiskCache, encode_entry, get_cache, parse_size
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -47,7 +47,10 @@ def cache(tmp_path):
 
 @pytest.fixture
 def fresh_warning(monkeypatch):
-    """Let this test see the once-per-process unwritable warning again."""
+    """Let this test see the once-per-process unwritable warning again.  Earlier tests'
+    second compile tier is waited for first: its worker thread stores through the same
+    module, and would otherwise meet this test's patches and give the warning itself."""
+    loader.wait_for_optimized()
     monkeypatch.setattr(disk_cache, "_warned_unwritable", False)
 
 

@@ -455,10 +455,7 @@ def _update_pairs(updates):
                         f"variable, new value) pairs; got {type(updates).__name__}")
     pairs, seen = [], set()
     for index, item in enumerate(items):
-        if not isinstance(item, (list, tuple)) or len(item) != 2:
-            raise TypeError(f"function: update {index} is {item!r}; expected a (shared "
-                            "variable, new value) pair")
-        target, value = item
+        target, value = _pair(item, f"update {index}", "(shared variable, new value)")
         if not isinstance(target, SharedVariable):
             raise TypeError(f"function: update target must be a SharedVariable; update "
                             f"{index} targets {target!r} ({type(target).__name__}), which "
@@ -470,6 +467,14 @@ def _update_pairs(updates):
         seen.add(id(target))
         pairs.append((target, _checked_update(target, value, "update")))
     return pairs
+
+
+def _pair(item, what, expected):
+    """``item`` as two values; TypeError naming ``what`` unless it is a list or tuple of
+    two (``expected`` says of what)."""
+    if not isinstance(item, (list, tuple)) or len(item) != 2:
+        raise TypeError(f"function: {what} is {item!r}; expected a {expected} pair")
+    return item
 
 
 def _checked_update(target, value, what):
@@ -519,10 +524,7 @@ def _givens(givens, leaves, names):
                         f"replacement) pairs; got {type(givens).__name__}")
     replace = {}
     for index, item in enumerate(items):
-        if not isinstance(item, (list, tuple)) or len(item) != 2:
-            raise TypeError(f"function: given {index} is {item!r}; expected a (variable, "
-                            "replacement) pair")
-        old, new = item
+        old, new = _pair(item, f"given {index}", "(variable, replacement)")
         if not isinstance(old, Variable):
             raise TypeError(f"function: given keys must be symbolic variables; given {index} "
                             f"has the key {old!r} ({type(old).__name__})")

@@ -70,6 +70,8 @@ def format_index(index):
 def numpy_index(index, values):
     """The tuple numpy indexes with: ``index``'s entries with ``values`` (the node's index
     inputs, in order) in place of their symbolic parts."""
+    if _arrays_only(index):
+        return tuple(values)  # the common advanced index, x[rows, columns]
     values = iter(values)
 
     def part(value):
@@ -258,8 +260,6 @@ class _Indexing(Op):
         return f"{self.name}{format_index(self.index)}"
 
     def _numpy(self, values):
-        if _arrays_only(self.index):
-            return tuple(values)  # the common advanced index, x[rows, columns]
         return numpy_index(self.index, values)
 
     def _index_error(self, error):

@@ -10,3 +10,4 @@ from .array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
 from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor
 from .random import RandomVariable
 from .gradient_ops import DisconnectedGrad, GradClip, GradientOp, GradScale, ZeroGrad
+from .conv import Conv, ConvGradInputs, ConvGradWeights

@@ -400,3 +400,43 @@ def test_other_errors():
 def test_tensor_namespace_exports():
     for name, function in S.FUNCTIONS.items():
         assert getattr(T, name) is function, name
+
+
+# ---- addbroadcast / unbroadcast / patternbroadcast -------------------------------------------
+
+def test_addbroadcast_lets_a_length_one_axis_broadcast_and_be_dropped():
+    x, row = var("float64", 2), var("float64", 2, "row")
+    pinned = T.addbroadcast(row, 0)
+    assert pinned.broadcastable == (True, False)
+    f = theon.function([x, row], [x + pinned, pinned.dimshuffle(1)])
+    a, b = sample((3, 4), "float64"), sample((1, 4), "float64", 1)
+    total, flat = f(a, b)
+    np.testing.assert_array_equal(total, a + b)
+    np.testing.assert_array_equal(flat, b[0])
+    with pytest.raises(ShapeError, match=r"^rebroadcast\{0:x\}: axis 0 of the input \(shape "
+                                         r"\(3, 4\)\) has length 3; declared broadcastable, "
+                                         r"it must be 1$"):
+        f(a, a)
+
+
+def test_unbroadcast_and_patternbroadcast():
+    column = T.tensor("float64", shape=(None, 1), name="c")
+    assert T.unbroadcast(column, 1).broadcastable == (False, False)
+    assert T.patternbroadcast(column, (True, False)).broadcastable == (True, False)
+    plain = var("float64", 2)
+    assert T.unbroadcast(plain, 0) is plain  # nothing to change: no op
+    with pytest.raises(ShapeError, match=r"^rebroadcast\{1:x\}: axis 1 has static length 3; "
+                                         r"only a length of 1 can be broadcastable$"):
+        T.addbroadcast(T.tensor("float64", shape=(2, 3)), 1)
+    with pytest.raises(ValueError, match=r"^patternbroadcast: the pattern \(True,\) has 1 "
+                                         r"entries; the tensor has rank 2$"):
+        T.patternbroadcast(column, (True,))
+
+
+def test_rebroadcast_gradient_keeps_the_input_pattern():
+    row = var("float64", 2, "row")
+    cost = T.sum(T.addbroadcast(row, 0) * np.arange(6.0).reshape(2, 3))
+    grad = T.grad(cost, row)
+    assert grad.broadcastable == (False, False)
+    got = theon.function([row], grad)(np.ones((1, 3)))
+    np.testing.assert_array_equal(got, [[3.0, 5.0, 7.0]])

@@ -16,7 +16,7 @@ from ..config import config
 from ..ir import dtypes
 from ..ir.errors import DTypeError
 from ..ir.ops.array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
-from ..ir.ops.shape_ops import ARange, Alloc, DimShuffle, Join, Reshape, SplitPart
+from ..ir.ops.shape_ops import ARange, Alloc, DimShuffle, Join, Rebroadcast, Reshape, SplitPart
 from .elementwise import FUNCTIONS as ELEMENTWISE, cast
 from .variable import ShapeVariable, Variable, as_tensor_variable, constant, user_trace
 
@@ -274,6 +274,39 @@ def squeeze(x):
     """``x`` without its broadcastable dimensions (those of static length 1)."""
     x = as_tensor_variable(x)
     return dimshuffle(x, *[axis for axis, b in enumerate(x.broadcastable) if not b])
+
+
+def _rebroadcast(x, pattern, function):
+    """``x`` with ``pattern`` ((axis, broadcastable) pairs) applied; ``x`` itself when
+    nothing changes."""
+    x = as_tensor_variable(x)
+    changes = []
+    for axis, broadcastable in pattern:
+        axis = _axis(axis, x.ndim, function)
+        if x.broadcastable[axis] != broadcastable:
+            changes.append((axis, bool(broadcastable)))
+    return _make(Rebroadcast(tuple(changes)), (x.node,)) if changes else x
+
+
+def addbroadcast(x, *axes):
+    """``x`` with ``axes`` declared broadcastable (length 1), so that they broadcast against
+    other tensors and can be dropped by ``dimshuffle``; calling with a length other than 1
+    there raises ShapeError."""
+    return _rebroadcast(x, [(axis, True) for axis in axes], "addbroadcast")
+
+
+def unbroadcast(x, *axes):
+    """``x`` with ``axes`` no longer broadcastable (their length known only at run time)."""
+    return _rebroadcast(x, [(axis, False) for axis in axes], "unbroadcast")
+
+
+def patternbroadcast(x, broadcastable):
+    """``x`` with the broadcastable pattern ``broadcastable`` (one bool per dimension)."""
+    x = as_tensor_variable(x)
+    if len(broadcastable) != x.ndim:
+        raise ValueError(f"patternbroadcast: the pattern {tuple(broadcastable)} has "
+                         f"{len(broadcastable)} entries; the tensor has rank {x.ndim}")
+    return _rebroadcast(x, list(enumerate(broadcastable)), "patternbroadcast")
 
 
 # ---- join, stack, split -------------------------------------------------------------------
@@ -592,6 +625,6 @@ Variable.repeat = repeat
 
 FUNCTIONS = {function.__name__: function for function in (
     reshape, flatten, dimshuffle, transpose, shape_padleft, shape_padright, shape_padaxis,
-    squeeze, join, concatenate, stack, split, alloc, zeros, ones, zeros_like, ones_like,
+    squeeze, addbroadcast, unbroadcast, patternbroadcast, join, concatenate, stack, split, alloc, zeros, ones, zeros_like, ones_like,
     arange, eye, identity_like, tril, triu, tile, repeat, roll, sort, argsort, cumsum,
     cumprod, diag)}

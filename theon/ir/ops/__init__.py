@@ -5,7 +5,7 @@ from .elementwise import ElementwiseOp, ELEMENTWISE, cast_op
 from . import elementwise
 from .linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
 from .reduce import ArgReduce, Reduce
-from .shape_ops import ARange, Alloc, DimShuffle, Join, Reshape, SplitPart
+from .shape_ops import ARange, Alloc, DimShuffle, Join, Rebroadcast, Reshape, SplitPart
 from .array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
 from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor
 from .random import RandomVariable

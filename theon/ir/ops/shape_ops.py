@@ -225,6 +225,59 @@ class DimShuffle(Op):
         return (build.cast(build.dimshuffle(grad, inverse), x.type.dtype),)
 
 
+@host_op
+@dataclass(frozen=True)
+class Rebroadcast(Op):
+    """The input itself with a changed broadcastable pattern (Theano's ``addbroadcast``,
+    ``unbroadcast``, ``patternbroadcast``).
+
+    Attributes
+    ----------
+    pattern : tuple of (int, bool)
+        ``(axis, True)`` declares the axis broadcastable (static length 1, checked when the
+        op runs); ``(axis, False)`` makes its length one known only at run time.
+    """
+
+    pattern: tuple
+
+    name = "rebroadcast"
+    returns_view = True
+
+    def infer_type(self, ttype):
+        shape = list(ttype.shape)
+        for axis, broadcastable in self.pattern:
+            if not 0 <= axis < ttype.ndim:
+                raise ShapeError(f"{self.describe()}: axis {axis} is out of range for a tensor "
+                                 f"of rank {ttype.ndim}")
+            if broadcastable and shape[axis] not in (None, 1):
+                raise ShapeError(f"{self.describe()}: axis {axis} has static length "
+                                 f"{shape[axis]}; only a length of 1 can be broadcastable")
+            shape[axis] = 1 if broadcastable else None
+        return TensorType(ttype.dtype, tuple(shape))
+
+    def impl(self, array):
+        array = np.asarray(array)
+        for axis, broadcastable in self.pattern:
+            if broadcastable and array.shape[axis] != 1:
+                raise ShapeError(f"{self.describe()}: axis {axis} of the input (shape "
+                                 f"{array.shape}) has length {array.shape[axis]}; declared "
+                                 f"broadcastable, it must be 1")
+        return array
+
+    def describe(self):
+        flags = ",".join(f"{axis}:{'x' if b else '?'}" for axis, b in self.pattern)
+        return f"rebroadcast{{{flags}}}"
+
+    def vjp(self, node, grad):
+        """The gradient with the input's own pattern on the changed axes."""
+        from .. import build
+        (x,) = node.inputs
+        if x.type.dtype not in dtypes.FLOATS:
+            return (None,)
+        inverse = tuple((axis, x.type.shape[axis] == 1) for axis, _ in self.pattern)
+        return (build.cast(Node.make(Rebroadcast(inverse), (grad,)), x.type.dtype),)
+
+
 # ---- joining and splitting ----------------------------------------------------------------
 
 @host_op

@@ -1,4 +1,5 @@
 """``theon.tensor.nnet``: the neural-network functions of ``theano.tensor.nnet``."""
+from ...frontend.bn import batch_normalization
 from ...frontend.conv import (conv1d, conv2d, conv2d_grad_wrt_inputs, conv2d_grad_wrt_weights,
                               conv3d, conv3d_grad_wrt_inputs, conv3d_grad_wrt_weights)
 from ...frontend.linalg import relu
@@ -9,4 +10,4 @@ from ...frontend.nnet import (binary_crossentropy, categorical_crossentropy,
                               logsoftmax, selu, sigmoid, sigmoid_binary_crossentropy, softmax,
                               softmax_graph, softmax_with_bias, softplus, softsign,
                               ultra_fast_sigmoid)
-from . import abstract_conv
+from . import abstract_conv, bn

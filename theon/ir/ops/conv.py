@@ -100,20 +100,24 @@ def _windows(padded, kernel, stride, dilation, out):
 
 
 def _columns(windows, channels):
-    """The im2col matrix ``(batch * prod(out), channels * prod(kernel))`` of the windows of
-    the input channels ``channels`` (a slice): one row per output position."""
+    """The im2col matrix ``(channels * prod(kernel), batch * prod(out))`` of the windows of
+    the input channels ``channels`` (a slice): one column per output position.
+
+    Taps before positions: the copy then runs along output rows, which are contiguous in
+    the input, and one product covers the whole batch (measured on LeNet's layers: 3-5x
+    faster to build than rows of taps, and no transpose of the result)."""
     n = (windows.ndim - 2) // 2
     picked = windows[:, channels]
-    rows = picked.transpose((0,) + tuple(range(2, 2 + n)) + (1,) +
-                            tuple(range(2 + n, 2 + 2 * n)))
-    return rows.reshape(math.prod(rows.shape[:1 + n]), math.prod(rows.shape[1 + n:]))
+    taps = picked.transpose((1,) + tuple(range(2 + n, 2 + 2 * n)) + (0,) +
+                            tuple(range(2, 2 + n)))
+    return taps.reshape(math.prod(taps.shape[:1 + n]), math.prod(taps.shape[1 + n:]))
 
 
 def _rows(top, outputs):
     """The output channels ``outputs`` (a slice) of ``top`` as a matrix
-    ``(batch * prod(out), channels)``: the layout of the column matrix's rows."""
-    block = np.moveaxis(top[:, outputs], 1, -1)
-    return block.reshape(math.prod(block.shape[:-1]), block.shape[-1])
+    ``(channels, batch * prod(out))``: the layout of the column matrix's columns."""
+    block = np.swapaxes(top[:, outputs], 0, 1)
+    return block.reshape(block.shape[0], math.prod(block.shape[1:]))
 
 
 def _matrix(filters):
@@ -270,9 +274,8 @@ class Conv(_ConvFamily):
         result = np.empty((batch, outputs) + out, dtype)
         for inputs, outs in _group_slices(self.num_groups, w.shape[1],
                                           outputs // self.num_groups):
-            product = _columns(windows, inputs) @ _matrix(w[outs]).T
-            result[:, outs] = np.moveaxis(product.reshape((batch,) + out + (product.shape[1],)),
-                                          -1, 1)
+            product = _matrix(w[outs]) @ _columns(windows, inputs)
+            result[:, outs] = np.swapaxes(product.reshape((product.shape[0], batch) + out), 0, 1)
         return result
 
     def multiply_adds(self, x, w):
@@ -338,10 +341,10 @@ class ConvGradInputs(_ConvFamily):
         if 0 not in out:
             for inputs, outs in _group_slices(self.num_groups, per_group,
                                               w.shape[0] // self.num_groups):
-                columns = _rows(top, outs) @ _matrix(w[outs])
-                columns = np.moveaxis(columns.reshape((batch,) + out + (per_group,) + kernel),
-                                      1 + n, 1)
-                _scatter_add(padded[:, inputs], columns, out, self.subsample, self.dilation)
+                columns = _matrix(w[outs]).T @ _rows(top, outs)
+                _scatter_add(padded[:, inputs], columns.reshape((per_group,) + kernel +
+                                                                (batch,) + out),
+                             out, self.subsample, self.dilation)
         crop = tuple(slice(before, before + s) for (before, _), s in zip(pads, spatial))
         return padded[(slice(None), slice(None)) + crop]
 
@@ -400,7 +403,7 @@ class ConvGradWeights(_ConvFamily):
         result = np.empty((outputs, per_group) + kernel, dtype)
         for inputs, outs in _group_slices(self.num_groups, per_group,
                                           outputs // self.num_groups):
-            product = _rows(top, outs).T @ _columns(windows, inputs)
+            product = _rows(top, outs) @ _columns(windows, inputs).T
             result[outs] = product.reshape(result[outs].shape)
         return _flip(result, len(kernel)) if self.filter_flip else result
 
@@ -417,14 +420,15 @@ class ConvGradWeights(_ConvFamily):
 
 
 def _scatter_add(target, columns, out, stride, dilation):
-    """col2im: add ``columns`` ``(batch, channels, *out, *kernel)`` into ``target`` ``(batch,
-    channels, *padded)`` at the input position each (output position, tap) reads; one
+    """col2im: add ``columns`` ``(channels, *kernel, batch, *out)`` into ``target`` ``(batch,
+    channels, *padded)`` at the input position each (tap, output position) reads; one
     whole-array add per tap (windows overlap, so the taps are summed one after another)."""
     n = len(out)
-    for tap in np.ndindex(*columns.shape[2 + n:]):
+    for tap in np.ndindex(*columns.shape[1:1 + n]):
         region = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
                        for k, d, s, o in zip(tap, dilation, stride, out))
-        target[(slice(None), slice(None)) + region] += columns[(Ellipsis,) + tap]
+        target[(slice(None), slice(None)) + region] += np.swapaxes(
+            columns[(slice(None),) + tap], 0, 1)
 
 
 def _geometry(op):

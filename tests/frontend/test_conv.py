@@ -316,3 +316,18 @@ def test_unsupported_and_integer_inputs():
     with pytest.raises(DTypeError, match=r"^conv2d: input 0 \(input\) has dtype int32; "
                                          r"expected float32 or float64$"):
         T.nnet.conv2d(T.tensor4("x", dtype="int32"), T.tensor4("w"))
+
+
+def test_theano_0_7_conv_module():
+    from theon.tensor.nnet import conv
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((2, 1, 9, 8)), rng.standard_normal((3, 1, 4, 3))
+    xs, ws = T.tensor4("x"), T.tensor4("w")
+    y = conv.conv2d(xs, ws, image_shape=(2, 1, 9, 8), filter_shape=(3, 1, 4, 3),
+                    border_mode="full")
+    assert y.type.shape == (2, 3, 12, 10)
+    np.testing.assert_allclose(theano.function([xs, ws], y)(x, w), reference(x, w, "full"),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match=r"^conv.conv2d: border_mode 'half' is not 'valid' "
+                                         r"or 'full'$"):
+        conv.conv2d(xs, ws, border_mode="half")

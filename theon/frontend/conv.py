@@ -290,3 +290,16 @@ def get_conv_output_shape(image_shape, kernel_shape, border_mode, subsample,
                          _border(border_mode, n, function),
                          _positive_ints(subsample, n, function, "subsample"), dilation)
     return (image_shape[0], kernel_shape[0]) + out
+
+
+def legacy_conv2d(input, filters, image_shape=None, filter_shape=None, border_mode="valid",
+                  subsample=(1, 1), **kwargs):
+    """Theano 0.7's ``theano.tensor.nnet.conv.conv2d`` (the deeplearning.net LeNet
+    tutorial's): a true 2-D convolution with the old argument order; ``border_mode`` is
+    'valid' or 'full'.  Other old keywords are ignored with a warning."""
+    if border_mode not in ("valid", "full"):
+        raise ValueError(f"conv.conv2d: border_mode {border_mode!r} is not 'valid' or 'full'")
+    if kwargs:
+        _warn(f"conv.conv2d: keyword arguments {sorted(kwargs)} are ignored")
+    return _convolve(2, "conv.conv2d", input, filters, image_shape, filter_shape,
+                     border_mode, subsample, True, (1, 1), 1)

@@ -11,3 +11,4 @@ from .indexing import AdvancedSubtensor, IncSubtensor, Subtensor
 from .random import RandomVariable
 from .gradient_ops import DisconnectedGrad, GradClip, GradientOp, GradScale, ZeroGrad
 from .conv import Conv, ConvGradInputs, ConvGradWeights
+from .pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool

@@ -10,4 +10,4 @@ from ...frontend.nnet import (binary_crossentropy, categorical_crossentropy,
                               logsoftmax, selu, sigmoid, sigmoid_binary_crossentropy, softmax,
                               softmax_graph, softmax_with_bias, softplus, softsign,
                               ultra_fast_sigmoid)
-from . import abstract_conv, bn
+from . import abstract_conv, bn, conv

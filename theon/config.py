@@ -55,6 +55,10 @@ FLAGS = {
     "tiered_compile": (_parse_bool, True,
                        "CPU kernels: compile first with LLVM's fastest back end, then swap "
                        "in optimised code compiled in a background thread"),
+    "keep_freed_memory": (_parse_bool, True,
+                          "keep up to 128 MiB of freed memory in the process for reuse, so "
+                          "that large temporaries do not page-fault on every call (glibc "
+                          "only; see theon/runtime/memory.py)"),
     "num_threads": (_parse_threads, None,
                     "threads a large kernel is split across (default: THEON_NUM_THREADS, "
                     "else every core this process may use)"),

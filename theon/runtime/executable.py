@@ -12,7 +12,7 @@ import numpy as np
 
 from ..config import config
 from ..ir import KernelStep, ShapeError
-from . import blas, threads
+from . import blas, memory, threads
 from .arguments import convert_argument
 from .loader import follow_upgrades
 
@@ -431,6 +431,7 @@ class Executable:
 
     def __init__(self, schedule, addresses, input_names, allow_input_downcast,
                  target_name="cpu", updates=()):
+        memory.keep_freed_memory()
         self.schedule = schedule
         self.allow_input_downcast = allow_input_downcast
         self.input_names = tuple(input_names)

@@ -1,5 +1,5 @@
 """``theon demo``: compile real graphs, show where compile time goes, check and time them,
-then train two small classifiers (``demo_training``)."""
+then train three small classifiers (``demo_training``)."""
 import time
 
 import numpy as np

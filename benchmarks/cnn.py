@@ -9,6 +9,7 @@ hand-written numpy step (im2col through ``tensordot`` windows, the same algorith
 uses), which is also the float64 reference the parameters are checked against.
 """
 import math
+import os
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -164,7 +165,7 @@ def lenet(settings):
     torch = torch_step(params)
     if torch is not None:
         torch_call, module = torch
-        module.set_num_threads(max(1, len(__import__("os").sched_getaffinity(0))))
+        module.set_num_threads(max(1, len(os.sched_getaffinity(0))))
         xt, yt = module.from_numpy(x), module.from_numpy(y.astype(np.int64))
         calls["torch"] = lambda: torch_call(xt, yt)
     timed = timing.measure_interleaved(calls, settings.samples, settings.min_sample_s)

@@ -9,11 +9,9 @@ compiled function serves every length.
 """
 import numbers
 
-from .. import ir
 from ..ir.ops.conv import BORDER_MODES, Conv, ConvGradInputs, ConvGradWeights, output_lengths
-from .gradient import _warn
-from .shape import _parameter, _parameters, _shape_entries
-from .variable import Variable, as_tensor_variable, user_trace
+from .shape import _make, _parameter, _parameters, _shape_entries
+from .variable import Variable, as_tensor_variable, warn_user
 
 
 def _positive_ints(value, n, function, argument):
@@ -98,10 +96,6 @@ def _geometry(n, function, border_mode, subsample, filter_flip, filter_dilation,
             _positive_ints(filter_dilation, n, function, "filter_dilation"), int(num_groups))
 
 
-def _make(op, nodes):
-    return Variable(ir.Node.make(op, tuple(nodes), trace=user_trace()))
-
-
 def _convolve(n, function, input, filters, input_shape, filter_shape, border_mode, subsample,
               filter_flip, filter_dilation, num_groups, unshared=False):
     geometry = _geometry(n, function, border_mode, subsample, filter_flip, filter_dilation,
@@ -128,7 +122,7 @@ def _gradient(op_class, n, function, tensors, names, shape, shape_argument, geom
     geometry = _geometry(n, function, *geometry_args)
     a, b = _operands(*tensors, n + 2, function, names)
     static, symbolic = _lengths(shape, n + 2, function, shape_argument)
-    return _make(op_class(*geometry, spatial=static), [a.node, b.node] + symbolic)
+    return _make(op_class(*geometry, spatial=static), (a.node, b.node) + tuple(symbolic))
 
 
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",
@@ -175,12 +169,12 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
         raise ValueError("conv2d: imshp_logical and kshp_logical are not supported "
                          "(Theano 1.0 dropped them too)")
     if kwargs:
-        _warn(f"conv2d: keyword arguments {sorted(kwargs)} are ignored")
+        warn_user(f"conv2d: keyword arguments {sorted(kwargs)} are ignored")
     if image_shape is not None:
         if input_shape is not None:
             raise ValueError("conv2d: give input_shape or its deprecated alias image_shape, "
                              "not both")
-        _warn("conv2d: image_shape is deprecated; use input_shape")
+        warn_user("conv2d: image_shape is deprecated; use input_shape")
         input_shape = image_shape
     return _convolve(2, "conv2d", input, filters, input_shape, filter_shape, border_mode,
                      subsample, filter_flip, filter_dilation, num_groups, unshared)
@@ -300,6 +294,6 @@ def legacy_conv2d(input, filters, image_shape=None, filter_shape=None, border_mo
     if border_mode not in ("valid", "full"):
         raise ValueError(f"conv.conv2d: border_mode {border_mode!r} is not 'valid' or 'full'")
     if kwargs:
-        _warn(f"conv.conv2d: keyword arguments {sorted(kwargs)} are ignored")
+        warn_user(f"conv.conv2d: keyword arguments {sorted(kwargs)} are ignored")
     return _convolve(2, "conv.conv2d", input, filters, image_shape, filter_shape,
                      border_mode, subsample, True, (1, 1), 1)

@@ -6,16 +6,13 @@ The cost is first rewritten by the ``stabilize`` pass, so the gradients of stabl
 (log(sigmoid(x)) -> -softplus(-x), log(softmax(x)), ...) are themselves stable, then
 differentiated by ``passes.autodiff.gradients``.
 """
-import sys
-import warnings
-
 import numpy as np
 
 from .. import ir
 from ..config import config
 from ..ir import build, dtypes
 from ..ir.ops import DisconnectedGrad, GradClip, GradScale, ZeroGrad
-from .variable import Variable, as_tensor_variable, user_trace
+from .variable import Variable, as_tensor_variable, user_trace, warn_user
 
 _DISCONNECTED_MESSAGE = (
     "grad method was asked to compute the gradient with respect to a variable that is not "
@@ -25,7 +22,6 @@ _ROP_DISCONNECTED_MESSAGE = (
     "Rop method was asked to compute the gradient with respect to a variable that is not "
     "part of the computational graph of variables in wrt, or is used only by a "
     "non-differentiable operator: {}")
-_PACKAGE = __name__.rsplit(".", 2)[0]
 
 
 class DisconnectedInputError(ValueError):
@@ -57,15 +53,6 @@ def format_as(use_list, use_tuple, outputs):
 def _as_list(value):
     """``value`` as a new list: a list or tuple copied, anything else wrapped."""
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _warn(message):
-    """``warnings.warn(message)`` attributed to the user's line, the first frame outside
-    theon (grad is reached through jacobian, hessian, Lop...)."""
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, stacklevel=level)
 
 
 def _check_mode(keyword, value):
@@ -150,7 +137,7 @@ def _disconnected(message, mode, return_disconnected, zeros):
     if mode == "raise":
         raise DisconnectedInputError(message)
     if mode == "warn":
-        _warn(message)
+        warn_user(message)
     return zeros() if str(return_disconnected).lower() == "zero" else None
 
 
@@ -275,7 +262,7 @@ def disconnected_grad(x):
 def consider_constant(x):
     """Deprecated in Theano: use :func:`zero_grad` (which it is) or
     :func:`disconnected_grad`.  ``x`` unchanged, with a zero gradient."""
-    _warn("consider_constant() is deprecated, use zero_grad() or disconnected_grad() "
+    warn_user("consider_constant() is deprecated, use zero_grad() or disconnected_grad() "
           "instead.")
     return zero_grad(x)
 

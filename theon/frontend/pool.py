@@ -7,24 +7,17 @@ Each checks its arguments the way Theano 1.0 does (the deprecated names ``ds``, 
 ``ir/ops/pool.py``, which also give the gradients.  Window lengths, strides and pads are
 ints known while building the graph.
 """
-import warnings
-
 import numpy as np
 
-from .. import ir
 from ..ir.ops.pool import MODES, MaxPoolGrad, Pool, check_window
-from .variable import Variable, as_tensor_variable, user_trace
+from .shape import _make
+from .variable import Variable, as_tensor_variable, warn_user
 
 # the names Theano also took for a mode: its CPU pool's 'max_deterministic', and the old
 # name 'average' that its cuDNN pooling took for 'average_inc_pad'
 _MODE_ALIASES = {"max_deterministic": "max", "average": "average_inc_pad"}
 
 _INTEGERS = (int, np.integer)
-
-
-def _make(op, *variables):
-    """The Variable of ``op`` applied to ``variables``, traced to the user's line."""
-    return Variable(ir.Node.make(op, [v.node for v in variables], trace=user_trace()))
 
 
 def _named(variable):
@@ -41,10 +34,8 @@ def _renamed(function, argument, value, alias, alias_value, unset):
     if not unset(value):
         raise ValueError(f"{function}: both {argument}={value!r} and its deprecated alias "
                          f"{alias}={alias_value!r} given; expected only {argument}")
-    # stack: _renamed, _arguments, pool_2d / pool_3d, the user's call
-    warnings.warn(f"DEPRECATION: the '{alias}' parameter is not going to exist anymore as "
-                  f"it is going to be replaced by the parameter '{argument}'.",
-                  DeprecationWarning, stacklevel=4)
+    warn_user(f"DEPRECATION: the '{alias}' parameter is not going to exist anymore as it "
+              f"is going to be replaced by the parameter '{argument}'.", DeprecationWarning)
     return alias_value
 
 
@@ -93,11 +84,9 @@ def _mode(function, mode):
 def _ignore_border(function, ignore_border):
     """``ignore_border`` as a bool; None warns and gives False, as Theano 1.0."""
     if ignore_border is None:
-        # stack: _ignore_border, _arguments, pool_2d / pool_3d, the user's call
-        warnings.warn(f"{function}() will have the parameter ignore_border default value "
-                      "changed to True (currently False). To have consistent behavior with "
-                      "all Theano version, explicitly add the parameter ignore_border=True.",
-                      UserWarning, stacklevel=4)
+        warn_user(f"{function}() will have the parameter ignore_border default value "
+                  "changed to True (currently False). To have consistent behavior with all "
+                  "Theano version, explicitly add the parameter ignore_border=True.")
         return False
     if not isinstance(ignore_border, (bool, np.bool_)):
         raise TypeError(f"{function}: ignore_border is {type(ignore_border).__name__} "
@@ -184,7 +173,7 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     """
     x, op = _arguments("pool_2d", 2, input, ws, ignore_border, stride, pad, mode, ds, st,
                        padding)
-    return _make(op, x)
+    return _make(op, (x.node,))
 
 
 def pool_3d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0, 0), mode="max",
@@ -230,7 +219,7 @@ def pool_3d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0, 0), mode
     """
     x, op = _arguments("pool_3d", 3, input, ws, ignore_border, stride, pad, mode, ds, st,
                        padding)
-    return _make(op, x)
+    return _make(op, (x.node,))
 
 
 def max_pool_2d_same_size(input, patch_size):
@@ -257,8 +246,9 @@ def max_pool_2d_same_size(input, patch_size):
     """
     x, op = _arguments("max_pool_2d_same_size", 2, input, patch_size, True, None, None,
                        "max", None, None, None)
-    pooled = _make(op, x)
-    return _make(MaxPoolGrad(op.ws, op.stride, op.pad, op.ignore_border), x, pooled, pooled)
+    pooled = _make(op, (x.node,))
+    return _make(MaxPoolGrad(op.ws, op.stride, op.pad, op.ignore_border),
+                 (x.node, pooled.node, pooled.node))
 
 
 def max_pool_2d(input, ds, ignore_border=None, st=None, padding=(0, 0), mode="max"):

@@ -7,6 +7,7 @@ elementwise comparison), so variables can be dictionary keys.
 """
 import functools
 import sys
+import warnings
 
 import numpy as np
 
@@ -17,14 +18,28 @@ from ..ir import dtypes
 _PACKAGE = __name__.rsplit(".", 2)[0]
 
 
+def _user_frame():
+    """The innermost frame outside theon, seen from the caller of this function's caller
+    ``C``, and its ``stacklevel`` for a ``warnings.warn`` called in ``C``."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
+        frame, level = frame.f_back, level + 1
+    return frame, level
+
+
 def user_trace():
     """'file:line' of the innermost caller outside theon, for error messages."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE + "."):
-        frame = frame.f_back
+    frame, _ = _user_frame()
     if frame is None:
         return None
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def warn_user(message, category=UserWarning):
+    """``warnings.warn(message, category)`` attributed to the user's line: the first frame
+    outside theon, however deep inside theon the warning is raised."""
+    _, level = _user_frame()
+    warnings.warn(message, category, stacklevel=level)
 
 
 class TensorType:

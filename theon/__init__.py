@@ -17,4 +17,5 @@ from .frontend import (Function, MissingInputError, UnusedInputError, function, 
 from .frontend.variable import Variable
 from .frontend.shared import SharedVariable, shared
 from .gradient import Lop, Rop, grad  # also binds the module theon.gradient
-from . import tensor
+from .frontend.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
+from . import ifelse, scan_module, tensor

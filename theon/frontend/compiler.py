@@ -78,7 +78,7 @@ def compile_graph_to_ptx(graph, name, watch):
     needs only llvmlite; loading and launching it is the CUDA runtime's job (issue #7)."""
     from ..codegen import compile_steps, get_target
     schedule, nodes = _run_passes(graph, watch)
-    steps = {s.symbol: s for s in schedule.steps if isinstance(s, ir.KernelStep)}
+    steps = {s.symbol: s for s in schedule.kernel_steps()}
     target = get_target("cuda")
     ptx = compile_steps(list(steps.values()), target, name or "function", watch)
     return Compiled(schedule, {}, "miss", len(steps), 0, nodes), ptx
@@ -107,4 +107,4 @@ def _run_passes(graph, watch):
 
 
 def _count_kernels(schedule):
-    return sum(isinstance(step, ir.KernelStep) for step in schedule.steps)
+    return len(schedule.kernel_steps())

@@ -133,7 +133,7 @@ class Function:
                              "or 'ptx'")
         from ..codegen import compile_steps, get_target
         target = get_target(self._target_name)
-        steps = {s.symbol: s for s in self.schedule.steps if isinstance(s, ir.KernelStep)}
+        steps = {s.symbol: s for s in self.schedule.kernel_steps()}
         compiled = compile_steps(list(steps.values()), target, self.name or "function",
                                  Stopwatch())
         if kind == "llvm":

@@ -9,7 +9,7 @@ from .errors import CompileError, DTypeError, ShapeError
 from .evaluate import evaluate
 from .graph import Graph
 from .hashing import graph_digest
-from .kernel import HostStep, Kernel, KernelStep, Schedule
+from .kernel import BranchStep, HostStep, Kernel, KernelStep, LoopStep, Schedule
 from .node import HOST_OPS, Node, Op, consumers, host_op, substitute, toposort
 from .ops import ELEMENTWISE, Constant, ElementwiseOp, Input, Output, Shape, cast_op
 from .types import TensorType, TupleType

@@ -121,6 +121,30 @@ class HostStep:
 
 
 @dataclass(frozen=True)
+class LoopStep:
+    """Run a loop (``op``, an ``ir.ops.Scan``) whose step is the schedule ``body``.  Reads
+    slots ``inputs``, writes slots ``outputs``."""
+
+    op: object
+    inputs: tuple
+    outputs: tuple
+    body: object
+
+
+@dataclass(frozen=True)
+class BranchStep:
+    """Run one side of a conditional (``op``, an ``ir.ops.Branch``): ``then_body`` on the
+    slots ``inputs[1:1 + op.n_then]`` if slot ``inputs[0]`` is true, else ``else_body`` on
+    the rest.  Writes slots ``outputs``."""
+
+    op: object
+    inputs: tuple
+    outputs: tuple
+    then_body: object
+    else_body: object
+
+
+@dataclass(frozen=True)
 class Schedule:
     """The ordered steps of a compiled function over numbered buffer slots.
 
@@ -132,7 +156,19 @@ class Schedule:
     n_inputs: int
     input_types: tuple
     constants: tuple      # (slot, numpy array) pairs
-    steps: tuple          # KernelStep or HostStep
+    steps: tuple          # KernelStep, HostStep, LoopStep or BranchStep
     outputs: tuple        # slots
     slot_types: tuple     # TensorType per slot
     slot_names: tuple     # user-facing name per slot, for messages
+
+    def kernel_steps(self):
+        """Every KernelStep of this schedule and of the loop bodies in it."""
+        found = []
+        for step in self.steps:
+            if isinstance(step, KernelStep):
+                found.append(step)
+            elif isinstance(step, LoopStep):
+                found += step.body.kernel_steps()
+            elif isinstance(step, BranchStep):
+                found += step.then_body.kernel_steps() + step.else_body.kernel_steps()
+        return found

@@ -60,7 +60,7 @@ def _label(node, names):
 def format_schedule(schedule):
     """Text of a compiled function's schedule: its slots, each step (kernels with their
     scalar bodies), and the slots it returns."""
-    from .kernel import KernelStep
+    from .kernel import BranchStep, KernelStep, LoopStep
     from .scalar import format_body
     names, types = schedule.slot_names, schedule.slot_types
 
@@ -78,6 +78,16 @@ def format_schedule(schedule):
             lines.append(f"step {number}: {writes} = {step.kernel.describe()}({reads})  "
                          f"[{step.symbol}]")
             lines.extend(f"    {line}" for line in format_body(step.kernel.body))
+        elif isinstance(step, LoopStep):
+            writes = ", ".join(f"{slot(o)} {types[o]}" for o in step.outputs)
+            lines.append(f"step {number}: {writes} = {step.op.describe()}({reads}), body:")
+            lines.extend(f"    {line}" for line in format_schedule(step.body).splitlines())
+        elif isinstance(step, BranchStep):
+            writes = ", ".join(f"{slot(o)} {types[o]}" for o in step.outputs)
+            lines.append(f"step {number}: {writes} = {step.op.describe()}({reads})")
+            for side, body in (("if", step.then_body), ("else", step.else_body)):
+                lines.append(f"  {side}:")
+                lines.extend(f"    {line}" for line in format_schedule(body).splitlines())
         else:
             lines.append(f"step {number}: {slot(step.output)} {types[step.output]} = "
                          f"{step.op.describe()}({reads})  [host]")

@@ -11,12 +11,14 @@ import numpy as np
 
 from . import ops as _ops  # noqa: F401  (importing the catalogue registers the host ops)
 from . import scalar as s
-from .kernel import HostStep, Kernel, KernelStep, Schedule
+from .kernel import BranchStep, HostStep, Kernel, KernelStep, LoopStep, Schedule
 from .node import HOST_OPS
 from .ops.elementwise import ELEMENTWISE, cast_op
+from .ops.branch import Branch
+from .ops.scan import Scan
 from .types import TensorType
 
-FORMAT = 3  # 3: reduction kernels
+FORMAT = 4  # 3: reduction kernels; 4: loops and conditionals
 _MAGIC = b"THEONSCH"
 
 
@@ -29,22 +31,14 @@ def dumps_schedule(schedule):
     buffers = []
 
     def array(value):
-        value = np.ascontiguousarray(value)
+        value = np.require(value, requirements="C")  # (ascontiguousarray makes 0-d 1-d)
         buffers.append(value.tobytes())
         return {"dtype": value.dtype.name, "shape": list(value.shape),
                 "buffer": len(buffers) - 1}
 
-    document = {
-        "format": FORMAT,
-        "n_inputs": schedule.n_inputs,
-        "input_types": [_type(t) for t in schedule.input_types],
-        "constants": [[slot, array(value)] for slot, value in schedule.constants],
-        "steps": [_step(step) for step in schedule.steps],
-        "outputs": list(schedule.outputs),
-        "slot_types": [_type(t) for t in schedule.slot_types],
-        "slot_names": list(schedule.slot_names),
-        "buffer_sizes": [len(b) for b in buffers],
-    }
+    document = _document(schedule, array)
+    document["format"] = FORMAT
+    document["buffer_sizes"] = [len(b) for b in buffers]
     text = json.dumps(document, separators=(",", ":")).encode()
     return _MAGIC + struct.pack("<II", FORMAT, len(text)) + text + b"".join(buffers)
 
@@ -78,11 +72,28 @@ def _loads(data):
         value = np.frombuffer(buffers[spec["buffer"]], dtype=np.dtype(spec["dtype"]))
         return value.reshape(spec["shape"]).copy()
 
+    return _load_document(document, array)
+
+
+def _document(schedule, array):
+    """The JSON structure of ``schedule``; ``array`` stores a constant and describes it."""
+    return {
+        "n_inputs": schedule.n_inputs,
+        "input_types": [_type(t) for t in schedule.input_types],
+        "constants": [[slot, array(value)] for slot, value in schedule.constants],
+        "steps": [_step(step, array) for step in schedule.steps],
+        "outputs": list(schedule.outputs),
+        "slot_types": [_type(t) for t in schedule.slot_types],
+        "slot_names": list(schedule.slot_names),
+    }
+
+
+def _load_document(document, array):
     return Schedule(
         n_inputs=document["n_inputs"],
         input_types=tuple(_load_type(t) for t in document["input_types"]),
         constants=tuple((slot, array(spec)) for slot, spec in document["constants"]),
-        steps=tuple(_load_step(step) for step in document["steps"]),
+        steps=tuple(_load_step(step, array) for step in document["steps"]),
         outputs=tuple(document["outputs"]),
         slot_types=tuple(_load_type(t) for t in document["slot_types"]),
         slot_names=tuple(document["slot_names"]))
@@ -97,17 +108,45 @@ def _load_type(spec):
     return TensorType(dtype, tuple(shape))
 
 
-def _step(step):
+def _step(step, array):
     if isinstance(step, KernelStep):
         return {"kernel": _kernel(step.kernel), "inputs": list(step.inputs),
                 "outputs": list(step.outputs), "symbol": step.symbol}
+    if isinstance(step, LoopStep):
+        # the loop's structure without its body graph, which the body schedule replaces
+        op = step.op
+        fields = [list(op.seq_offsets), op.n_sequences, [list(t) for t in op.state_taps],
+                  list(op.state_history), op.n_nitsot, op.n_nonseqs, op.reverse, op.until,
+                  op.length, op.label]
+        return {"loop": fields, "body": _document(step.body, array),
+                "inputs": list(step.inputs), "outputs": list(step.outputs)}
+    if isinstance(step, BranchStep):
+        op = step.op
+        return {"branch": [op.n_then, op.n_outputs, op.label],
+                "then": _document(step.then_body, array),
+                "else": _document(step.else_body, array),
+                "inputs": list(step.inputs), "outputs": list(step.outputs)}
     return {"host": list(step.op.key()), "inputs": list(step.inputs), "output": step.output}
 
 
-def _load_step(spec):
+def _load_step(spec, array):
     if "kernel" in spec:
         return KernelStep(_load_kernel(spec["kernel"]), tuple(spec["inputs"]),
                           tuple(spec["outputs"]), spec["symbol"])
+    if "loop" in spec:
+        offsets, n_sequences, taps, history, n_nitsot, n_nonseqs, reverse, until, length, \
+            label = spec["loop"]
+        op = Scan(None, _tuples(offsets), int(n_sequences), _tuples(taps),
+                  tuple(bool(h) for h in history), int(n_nitsot), int(n_nonseqs),
+                  bool(reverse), bool(until), length, label)
+        return LoopStep(op, tuple(spec["inputs"]), tuple(spec["outputs"]),
+                        _load_document(spec["body"], array))
+    if "branch" in spec:
+        n_then, n_outputs, label = spec["branch"]
+        return BranchStep(Branch(None, None, int(n_then), int(n_outputs), label),
+                          tuple(spec["inputs"]), tuple(spec["outputs"]),
+                          _load_document(spec["then"], array),
+                          _load_document(spec["else"], array))
     key = spec["host"]
     if key[0] == "Elementwise":
         op = _elementwise(key)

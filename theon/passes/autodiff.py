@@ -7,6 +7,8 @@ per input.  Iterative throughout: deep graphs do not recurse.
 """
 from ..ir import build, dtypes
 from ..ir.node import toposort
+from ..ir.ops import Output
+from ..ir.types import TupleType
 
 
 def connected(costs, wrt, stop=()):
@@ -70,17 +72,30 @@ def gradients(cost_grads, wrt, stop=()):
         if node in depends and g is not None:
             contributions.setdefault(node, []).append(g)
     totals = {}
+    parts = {}  # node with several outputs -> {output index: gradient of that output}
     for node in reversed(order):
-        if node not in depends or node not in contributions:
+        if node not in depends:
             continue
-        g = _total(contributions.pop(node), node)
-        if node in wrt_set:
-            totals[node] = g
-        if node in stop or not node.inputs or node.type.dtype not in dtypes.FLOATS:
-            continue
-        if not any(i in depends for i in node.inputs):
-            continue
-        input_grads = node.op.vjp(node, g)
+        if isinstance(node.type, TupleType):
+            # its gradient is one per output, gathered from its projections
+            if node not in parts or node in stop:
+                continue
+            given = parts.pop(node)
+            input_grads = node.op.vjp(node, [given.get(i) for i in range(len(node.type.types))])
+        else:
+            if node not in contributions:
+                continue
+            g = _total(contributions.pop(node), node)
+            if node in wrt_set:
+                totals[node] = g
+            if node in stop or not node.inputs or node.type.dtype not in dtypes.FLOATS:
+                continue
+            if not any(i in depends for i in node.inputs):
+                continue
+            if isinstance(node.op, Output):
+                parts.setdefault(node.inputs[0], {})[node.op.index] = g
+                continue
+            input_grads = node.op.vjp(node, g)
         for child, gc in zip(node.inputs, input_grads):
             if gc is not None and child in depends:
                 contributions.setdefault(child, []).append(gc)

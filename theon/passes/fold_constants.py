@@ -11,6 +11,8 @@ def fold_constant_node(node):
         return None
     if not all(isinstance(i.op, Constant) for i in node.inputs):
         return None
+    if not hasattr(node.type, "shape"):
+        return None  # a node with several outputs (a loop) folds through its projections
     size = 1
     for length in node.type.shape:
         size *= length

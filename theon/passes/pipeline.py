@@ -10,9 +10,11 @@ import time
 from dataclasses import dataclass
 
 from ..ir import Graph, check
+from .branches import lazy_branches
 from .canonicalize import canonicalize
 from .fold_constants import fold_constants
 from .fuse import fuse
+from .loops import trim_loop_history
 from .schedule import schedule
 from .stabilize import stabilize
 
@@ -29,6 +31,8 @@ PIPELINE = (
     Pass("canonicalize", canonicalize),
     Pass("stabilize", stabilize),
     Pass("fold_constants", fold_constants),
+    Pass("trim_loops", trim_loop_history),
+    Pass("lazy_branches", lazy_branches),
     Pass("fuse", fuse),
     Pass("schedule", schedule),
 )

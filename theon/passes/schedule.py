@@ -1,6 +1,7 @@
 """Scheduling: a fused graph becomes the ordered steps of a compiled function."""
-from ..ir import (Constant, HostStep, Input, Kernel, KernelStep, Output, Schedule,
-                  TupleType)
+from ..ir import (BranchStep, Constant, HostStep, Input, Kernel, KernelStep, LoopStep,
+                  Output, Schedule, TupleType)
+from ..ir.ops import Branch, Scan
 from ..ir.errors import CompileError
 
 
@@ -39,6 +40,21 @@ def schedule(graph):
             symbol = f"theon_{kernel.digest()[:16]}"
             steps.append(KernelStep(kernel, tuple(slots[i] for i in node.inputs),
                                     tuple(outputs), symbol))
+        elif isinstance(node.op, (Scan, Branch)):
+            outputs = []
+            for index, out_type in enumerate(node.type.types):
+                slots[(node, index)] = len(slot_types)
+                slot_types.append(out_type)
+                slot_names.append(f"output {index} of {node.op.describe()}")
+                outputs.append(slots[(node, index)])
+            inputs = tuple(slots[i] for i in node.inputs)
+            if isinstance(node.op, Scan):
+                steps.append(LoopStep(node.op, inputs, tuple(outputs),
+                                      _compile_body(node.op.body)))
+            else:
+                steps.append(BranchStep(node.op, inputs, tuple(outputs),
+                                        _compile_body(node.op.then_body),
+                                        _compile_body(node.op.else_body)))
         elif isinstance(node.op, Output):
             slots[node] = slots[(node.inputs[0], node.op.index)]
         elif isinstance(node.type, TupleType):
@@ -52,3 +68,11 @@ def schedule(graph):
                     constants=tuple(constants), steps=tuple(steps),
                     outputs=tuple(slots[o] for o in graph.outputs),
                     slot_types=tuple(slot_types), slot_names=tuple(slot_names))
+
+
+def _compile_body(body):
+    """The schedule of a loop's body or a conditional's side: the whole pipeline, run on
+    its own graph."""
+    from .pipeline import run_pipeline  # the pipeline ends with this pass
+    compiled, _ = run_pipeline(body)
+    return compiled

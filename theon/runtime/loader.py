@@ -72,8 +72,7 @@ class Loaded:
 def load_schedule(schedule, target_name, name, watch):
     """Native addresses of every kernel of ``schedule``, compiling only what neither this
     process nor the disk cache has."""
-    steps = [s for s in schedule.steps if isinstance(s, KernelStep)]
-    return load_steps(steps, target_name, name, watch)
+    return load_steps(schedule.kernel_steps(), target_name, name, watch)
 
 
 def strided_variant(step):

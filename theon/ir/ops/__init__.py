@@ -12,3 +12,5 @@ from .random import RandomVariable
 from .gradient_ops import DisconnectedGrad, GradClip, GradientOp, GradScale, ZeroGrad
 from .conv import Conv, ConvGradInputs, ConvGradWeights
 from .pool import AveragePoolGrad, MaxPoolGrad, MaxPoolGradGrad, Pool
+from .scan import Scan
+from .branch import Branch, IfElse

@@ -112,11 +112,23 @@ def test_jacobian_errors():
     with pytest.raises(AssertionError, match=r"expects a 1 dimensional variable as "
                        r"`expression`\. If not use flatten to make it a vector"):
         jacobian(T.outer(x, x), x)
-    with pytest.raises(NotImplementedError, match=r"^jacobian: the length of the vector is "
-                       r"known only at run time"):
-        jacobian(T.dvector("v") * 2, x)
     with pytest.raises(ValueError, match="'disconnected_inputs'"):
         jacobian(x * 2, x, disconnected_inputs="bogus")
+
+
+def test_jacobian_and_hessian_of_run_time_length_loop_over_rows():
+    # no static length: one row per step of a scan, as Theano computed them
+    v, A, B = T.dvector("v"), T.dmatrix("A"), T.dmatrix("B")
+    J = jacobian(T.dot(A, T.sin(v)), v)
+    H = hessian(T.dot(v, T.dot(B, v)) + T.exp(v).sum(), v)
+    f = theon.function([A, B, v], [J, H])
+    rng = np.random.default_rng(3)
+    a, b, x = rng.normal(size=(4, 3)), rng.normal(size=(3, 3)), rng.normal(size=3)
+    j, h = f(a, b, x)
+    np.testing.assert_allclose(j, a * np.cos(x), rtol=1e-12)
+    np.testing.assert_allclose(h, b + b.T + np.diag(np.exp(x)), rtol=1e-12)
+    j, h = f(a[:2, :2], b[:2, :2], x[:2])  # another length, no recompile
+    np.testing.assert_allclose(j, a[:2, :2] * np.cos(x[:2]), rtol=1e-12)
 
 
 def test_jacobian_disconnected_inputs():
@@ -175,9 +187,6 @@ def test_hessian_errors():
     with pytest.raises(AssertionError, match=r"^tensor.hessian expects a \(list of\) 1 "
                        r"dimensional variable as `wrt`$"):
         hessian(T.dmatrix("m").sum(), T.dmatrix("m2"))
-    with pytest.raises(NotImplementedError, match=r"^hessian: the length of the vector"):
-        v = T.dvector("v")
-        hessian((v ** 2).sum(), v)
     with pytest.raises(DisconnectedInputError):
         hessian((x ** 2).sum(), vector(2, "y"))
 

@@ -2,10 +2,9 @@
 all built on ``theon.grad``'s reverse mode.
 
 Theano computed ``jacobian`` and ``hessian`` with ``scan``, one backward pass per element of
-the expression, looped at run time.  theon has no loop op, and batching one backward pass
-over the rows of an identity cotangent would need a batching rule for every op; so they
-unroll the loop while building the graph, which needs the expression's length then (a
-static length).  ``Rop`` is forward mode by the double-Lop identity, for every op that has a
+the expression, looped at run time.  theon does so when the expression's length is known
+only at run time; when it is static, it unrolls the loop while building the graph, so that
+the rows fuse into the kernels of one graph.  ``Rop`` is forward mode by the double-Lop identity, for every op that has a
 ``vjp``: ``g(u) = J^T u`` is linear in ``u``, so ``J v`` is the gradient of ``<g(u), v>``
 with respect to ``u``, and does not depend on ``u``.
 """
@@ -193,28 +192,28 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
 
 # ---- jacobian, hessian ----------------------------------------------------------------------
 
-def _static_length(node, what):
-    length = node.type.shape[0]
-    if length is None:
-        raise NotImplementedError(
-            f"{what}: the length of the vector is known only at run time.  Theano looped "
-            "over it with scan; theon has no scan, so it unrolls one backward pass per "
-            "element while building the graph and needs the length then.  Give the "
-            "vector a static length: declare the input with one, e.g. "
-            "T.TensorType('float64', shape=(3,))('x'), or reshape the expression, e.g. "
-            "expression.reshape((3,)).")
-    return length
+def _jacobian_by_scan(expression, wrt_list, consider_constant, disconnected_inputs):
+    """One Jacobian per variable of ``wrt_list``, row ``i`` computed at step ``i`` of a
+    loop (Theano's way): for an ``expression`` whose length is known only at run time."""
+    from .scan import scan
+    from .shape import arange
+
+    def row(index, *_):
+        return grad(expression[index], wrt_list, consider_constant=consider_constant,
+                    disconnected_inputs=disconnected_inputs)
+
+    rows, _ = scan(row, sequences=arange(expression.shape[0]), return_list=True,
+                   name="jacobian")
+    return rows
 
 
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
     """The Jacobian of the vector ``expression`` with respect to ``wrt`` (Theano's
     ``theano.gradient.jacobian``): row ``i`` is the gradient of ``expression[i]``.
 
-    theon builds one backward pass per element while building the graph (Theano looped
-    with scan at run time), so ``expression`` needs a static length: give the input
-    variables static shapes (``T.TensorType('float64', shape=(3,))('x')``) or reshape the
-    expression to a known length.  The graph grows with the length: meant for the small
-    Jacobians Theano users built with it.
+    When the length of ``expression`` is static, theon builds one backward pass per
+    element (the graph then fuses across rows); otherwise a ``scan`` computes one row per
+    step at run time, as Theano did.
 
     Parameters
     ----------
@@ -235,8 +234,6 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
     ------
     AssertionError
         When ``expression`` is not a Variable of rank 0 or 1 (Theano's checks).
-    NotImplementedError
-        When the length of ``expression`` is known only at run time.
 
     Examples
     --------
@@ -257,7 +254,10 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
             disconnected_inputs=disconnected_inputs))
     _check_mode("disconnected_inputs", disconnected_inputs)
     _check_wrt(wrt_list)
-    length = _static_length(expression.node, "jacobian")
+    length = expression.node.type.shape[0]
+    if length is None:
+        return format_as(using_list, using_tuple, _jacobian_by_scan(
+            expression, wrt_list, consider_constant, disconnected_inputs))
     stop = _constant_nodes(consider_constant)
     node = _stabilized(expression.node, [v.node for v in wrt_list] + stop)
     dtype = node.type.dtype if node.type.dtype in dtypes.FLOATS else config.floatX
@@ -289,9 +289,6 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
     """The Hessian of the scalar ``cost`` with respect to the vector(s) ``wrt`` (Theano's
     ``theano.gradient.hessian``): the Jacobian of the gradient.
 
-    As for :func:`jacobian`, each ``wrt`` vector needs a static length, e.g.
-    ``T.TensorType('float64', shape=(3,))('x')``.
-
     Parameters
     ----------
     cost : Variable
@@ -312,12 +309,10 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
     ------
     AssertionError
         When ``cost`` is not a scalar Variable or ``wrt`` not vectors (Theano's checks).
-    NotImplementedError
-        When the length of a ``wrt`` vector is known only at run time.
 
     Examples
     --------
-    >>> x = T.TensorType('float64', shape=(3,))('x')
+    >>> x = T.dvector('x')
     >>> A = T.dmatrix('A')
     >>> H = hessian(T.dot(x, T.dot(A, x)), x)   # A + A.T
     """
@@ -333,7 +328,6 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
         if variable.ndim != 1:
             raise AssertionError("tensor.hessian expects a (list of) 1 dimensional variable "
                                  "as `wrt`")
-        _static_length(variable.node, "hessian")
         gradient = grad(cost, variable, consider_constant=consider_constant,
                         disconnected_inputs=disconnected_inputs)
         hessians.append(jacobian(gradient, variable, consider_constant=consider_constant,

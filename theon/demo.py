@@ -79,7 +79,9 @@ def run(size=10_000_000):
     ok = _elementwise(size, "float32")
     ok &= _elementwise(size, "float64")
     ok &= _call_overhead()
+    from theon.demo_rnn import run_rnn
     trained = run_training()
+    trained &= run_rnn()
     print("\nall results match numpy" if ok else "\nSOME RESULTS DID NOT MATCH")
     if not trained:
         print("SOME MODELS MISSED THEIR ACCURACY TARGET")

@@ -322,3 +322,16 @@ def test_demo_training_on_digits_meets_its_targets(capsys):
     assert theon.config.floatX == float_x  # restored after training in float32
     out = capsys.readouterr().out
     assert out.count("target >= ") == 3 and "NOT MET" not in out
+
+
+def test_demo_rnn_learns_running_sums():
+    # theon demo's Elman network, trained through scan, in the float32 it runs in
+    from theon.demo_rnn import TARGET_RELATIVE_MSE, train_running_sum
+    old = theon.config.floatX
+    theon.config.floatX = "float32"
+    try:
+        result = train_running_sum()
+    finally:
+        theon.config.floatX = old
+    assert result["test_mse"] <= TARGET_RELATIVE_MSE * result["target_var"]
+    assert result["compile"]["train_model"].kernels > 0

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python3 benchmarks/run.py [--quick] [--only W1,W6,cold,chain,import,W2,linalg,train,cnn] [--json PATH]
+    python3 benchmarks/run.py [--quick] [--only W1,W6,cold,chain,import,W2,linalg,train,cnn,scan] [--json PATH]
 
 Every section measures theon and its peers (numpy, numexpr, numba) in the same run on this
 machine and prints medians and ratios; targets are shown with PASS or MISS, never asserted.
@@ -18,12 +18,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import cnn, sections, tensor_sections, timing, training  # noqa: E402
+from benchmarks import cnn, rnn, sections, tensor_sections, timing, training  # noqa: E402
 
 SECTIONS = {"W1": sections.w1_runtime, "W6": sections.w6_overhead,
             "cold": sections.cold_compile, "chain": sections.chain_compile,
             "import": sections.import_time, "W2": tensor_sections.w2_reductions,
-            "linalg": tensor_sections.linalg, "train": training.training, "cnn": cnn.lenet}
+            "linalg": tensor_sections.linalg, "train": training.training, "cnn": cnn.lenet,
+            "scan": rnn.rnn}
 COLUMNS = [("section", "Section"), ("case", "Case"), ("metric", "Metric"), ("theon", "theon"),
            ("peers", "Peers (same run)"), ("ratio", "Ratio"), ("target", "Target"),
            ("verdict", "Verdict"), ("note", "Notes")]

@@ -9,7 +9,7 @@ Conditionals nested in a side stay ``IfElse`` nodes of that side's graph, which 
 lowers in turn when the side is compiled.
 """
 from ..ir import Graph, Input, Node, consumers, substitute
-from ..ir.ops import Constant, Output
+from ..ir.ops import Constant
 from ..ir.ops.branch import Branch, IfElse
 
 _GRAPH = "graph"

@@ -13,6 +13,7 @@ from ..errors import DTypeError, ShapeError
 from ..hashing import graph_digest
 from ..node import Node, Op
 from ..types import TensorType, TupleType
+from .leaf import Output
 
 
 def _check_condition(where, condition):
@@ -74,7 +75,7 @@ class IfElse(Op):
                 zeros = build.zeros_like(value)
                 pair = (g, zeros) if side == 0 else (zeros, g)
                 chosen = Node.make(IfElse(1, self.label), (condition, *pair))
-                result.append(Node.make(_output(0), (chosen,)))
+                result.append(Node.make(Output(0), (chosen,)))
         return tuple(result)
 
 
@@ -121,8 +122,3 @@ class Branch(Op):
 
     def describe(self):
         return f"branch '{self.label}'" if self.label else "branch"
-
-
-def _output(index):
-    from .leaf import Output
-    return Output(index)

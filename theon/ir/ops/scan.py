@@ -22,7 +22,7 @@ then each per-step result stacked along a new leading axis.
 Slices and per-step results are indexed by ``t``; a state's values by iteration.  Gradient
 loops are reverse loops of this kind (see :meth:`Scan.vjp`).
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from ..hashing import graph_digest
 from ..node import Node, Op
 from ..types import TensorType, TupleType
 from .indexing import IncSubtensor, Subtensor
-from .leaf import Constant, Input
+from .leaf import Constant, Input, Output
 from .shape import Shape
 from .shape_ops import Alloc, Join
 
@@ -302,7 +302,7 @@ def _backward(op, node, grads):
     sequences = node.inputs[1:1 + op.n_sequences]
     initial = node.inputs[1 + op.n_sequences:1 + op.n_sequences + op.n_states]
     nonseqs = node.inputs[1 + op.n_sequences + op.n_states:]
-    outputs = [Node.make(_output(index), (node,)) for index in range(len(node.type.types))]
+    outputs = [Node.make(Output(index), (node,)) for index in range(len(node.type.types))]
     n = _steps_taken(op, n_steps, outputs)
     body_in = op.body.inputs
     slice_leaves = body_in[:op.n_slices]
@@ -438,7 +438,7 @@ def _backward(op, node, grads):
                 label=f"grad of {op.label}" if op.label else "grad of scan")
     back_node = Node.make(back, (n, *[outer for outer, _, _ in seq_parts],
                                  *[c[1] for c in carried], *nonseqs))
-    back_out = [Node.make(_output(index), (back_node,))
+    back_out = [Node.make(Output(index), (back_node,))
                 for index in range(len(back_node.type.types))]
 
     # the inputs' gradients
@@ -493,11 +493,6 @@ def _backward(op, node, grads):
     return tuple(input_grads)
 
 
-def _output(index):
-    from .leaf import Output
-    return Output(index)
-
-
 def _steps_taken(op, n_steps, outputs):
     """The number of steps the loop ran: ``n_steps``, or for a loop that may stop early,
     the length of an output that has one row per step."""
@@ -545,8 +540,3 @@ def _leaf_like(node, drop=0):
     ttype = node.type
     return Node.make(Input.new(TensorType(ttype.dtype, ttype.shape[drop:]),
                                getattr(node.op, "label", None)))
-
-
-def with_body(op, body):
-    """``op`` running ``body`` instead (same structure)."""
-    return replace(op, body=body)

@@ -10,8 +10,10 @@ number of steps.
 import collections
 
 from .. import ir
+from ..ir.types import merged_shape
+from ..passes.autodiff import dependents
 from ..ir.ops import Output, Scan
-from ..ir.ops.indexing import Subtensor
+from .shape import shape_padleft
 from .shared import SharedInput, SharedVariable
 from .variable import Variable, as_tensor_variable, user_trace
 
@@ -114,7 +116,7 @@ def reduce(fn, sequences, outputs_info, non_sequences=None, go_backwards=False, 
     outputs, updates = scan(fn, sequences=sequences, outputs_info=outputs_info,
                             non_sequences=non_sequences, go_backwards=go_backwards,
                             mode=mode, name=name, return_list=True)
-    last = [_last(out) for out in outputs]
+    last = [out[-1] for out in outputs]
     return (last[0] if len(last) == 1 else last), updates
 
 
@@ -128,11 +130,6 @@ def foldr(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None)
     """``reduce`` from the last entry of the sequences to the first."""
     return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, mode=mode,
                   name=name)
-
-
-def _last(out):
-    """``out[-1]``."""
-    return Variable(ir.Node.make(Subtensor((("int", -1),)), (out.node,), trace=user_trace()))
 
 
 def _as_list(value):
@@ -150,12 +147,6 @@ def _placeholder(ttype, name):
 def _row_type(ttype):
     """The type of one entry of an array of type ``ttype`` along its first axis."""
     return ir.TensorType(ttype.dtype, ttype.shape[1:])
-
-
-def _join_types(a, b):
-    """The type covering both ``a`` and ``b`` (same dtype and rank): None where the static
-    lengths differ."""
-    return ir.TensorType(a.dtype, tuple(x if x == y else None for x, y in zip(a.shape, b.shape)))
 
 
 class _Loop:
@@ -231,9 +222,10 @@ class _Loop:
         states = [info for info in (self.outputs_info or []) if info is not None]
         state_types = [self._tap_type(initial, taps) for initial, taps in states]
         for _ in range(3):
-            traced = self._trace(state_types)
+            traced = self._trace(states, state_types)
             outputs = traced["state_outputs"]
-            relaxed = [_join_types(t, out.node.type) if out.node.type.ndim == t.ndim else t
+            relaxed = [ir.TensorType(t.dtype, merged_shape(t.shape, out.node.type.shape))
+                       if out.node.type.ndim == t.ndim else t
                        for t, out in zip(state_types, outputs)]
             if relaxed == state_types:
                 break
@@ -245,8 +237,9 @@ class _Loop:
         ttype = initial.node.type
         return ttype if taps == [-1] else _row_type(ttype)
 
-    def _trace(self, state_types):
-        """Call ``fn`` on placeholders; the pieces of the body it returns."""
+    def _trace(self, states, state_types):
+        """Call ``fn`` on placeholders (``states``: the (initial, taps) of the fed-back
+        outputs); the pieces of the body it returns."""
         args, slice_leaves = [], []
         for index, (variable, taps) in enumerate(self.sequences):
             for k in taps:
@@ -255,7 +248,6 @@ class _Loop:
                 args.append(leaf)
                 slice_leaves.append(leaf.node)
         tap_leaves = []
-        states = [info for info in (self.outputs_info or []) if info is not None]
         for index, ((initial, taps), ttype) in enumerate(zip(states, state_types)):
             for k in taps:
                 leaf = _placeholder(ttype, f"{initial.name or f'output {index}'}[t{k:+d}]")
@@ -309,8 +301,7 @@ class _Loop:
                               list(update_leaves.values()) + list(nonseq_leaves.values())),
                         tuple(body_outputs))
         initial = [self._initial_rows(initial, taps) for initial, taps in states]
-        initial += [ir.Node.make(ir.ops.DimShuffle(("x",) + tuple(range(v.ndim))), (v.node,))
-                    for v, _ in update_pairs]
+        initial += [shape_padleft(variable).node for variable, _ in update_pairs]
         taps = [tuple(k) for _, k in states] + [(-1,)] * len(update_pairs)
         n_steps, length = self._steps()
         offsets = []
@@ -330,7 +321,7 @@ class _Loop:
         outputs = [next(state_values) if kind is not None else next(nitsot_values)
                    for kind in traced["kinds"]]
         updates = collections.OrderedDict(
-            (variable, _last(projected[n_states + index]))
+            (variable, projected[n_states + index][-1])
             for index, (variable, _) in enumerate(update_pairs))
         if len(outputs) == 1 and not return_list:
             return outputs[0], updates
@@ -380,8 +371,7 @@ class _Loop:
     def _initial_rows(self, initial, taps):
         """The state's initial value as the loop takes it: one row per step back."""
         if taps == [-1]:
-            return ir.Node.make(ir.ops.DimShuffle(("x",) + tuple(range(initial.ndim))),
-                                (initial.node,))
+            return shape_padleft(initial).node
         window = -min(taps)
         return initial[:window].node
 
@@ -447,10 +437,7 @@ def _free_nodes(outputs, variant):
     placeholders) that are inputs of nodes that do, or outputs themselves.  Constants stay
     in the body."""
     order = ir.toposort(outputs)
-    depends = set()
-    for node in order:
-        if node in variant or any(i in depends for i in node.inputs):
-            depends.add(node)
+    depends = dependents(order, variant)
     free = {}
     for node in order:
         if node not in depends:

@@ -4,6 +4,7 @@ Nothing here pickles or evaluates: decoding reads a JSON document and numpy buff
 rebuilds ops only from the classes registered with ``ir.node.host_op``.  Any malformed input raises
 ``SerializationError``.
 """
+import dataclasses
 import json
 import struct
 
@@ -113,16 +114,10 @@ def _step(step, array):
         return {"kernel": _kernel(step.kernel), "inputs": list(step.inputs),
                 "outputs": list(step.outputs), "symbol": step.symbol}
     if isinstance(step, LoopStep):
-        # the loop's structure without its body graph, which the body schedule replaces
-        op = step.op
-        fields = [list(op.seq_offsets), op.n_sequences, [list(t) for t in op.state_taps],
-                  list(op.state_history), op.n_nitsot, op.n_nonseqs, op.reverse, op.until,
-                  op.length, op.label]
-        return {"loop": fields, "body": _document(step.body, array),
+        return {"loop": _structure(step.op, 1), "body": _document(step.body, array),
                 "inputs": list(step.inputs), "outputs": list(step.outputs)}
     if isinstance(step, BranchStep):
-        op = step.op
-        return {"branch": [op.n_then, op.n_outputs, op.label],
+        return {"branch": _structure(step.op, 2),
                 "then": _document(step.then_body, array),
                 "else": _document(step.else_body, array),
                 "inputs": list(step.inputs), "outputs": list(step.outputs)}
@@ -134,16 +129,11 @@ def _load_step(spec, array):
         return KernelStep(_load_kernel(spec["kernel"]), tuple(spec["inputs"]),
                           tuple(spec["outputs"]), spec["symbol"])
     if "loop" in spec:
-        offsets, n_sequences, taps, history, n_nitsot, n_nonseqs, reverse, until, length, \
-            label = spec["loop"]
-        op = Scan(None, _tuples(offsets), int(n_sequences), _tuples(taps),
-                  tuple(bool(h) for h in history), int(n_nitsot), int(n_nonseqs),
-                  bool(reverse), bool(until), length, label)
+        op = Scan(None, *_tuples(spec["loop"]))
         return LoopStep(op, tuple(spec["inputs"]), tuple(spec["outputs"]),
                         _load_document(spec["body"], array))
     if "branch" in spec:
-        n_then, n_outputs, label = spec["branch"]
-        return BranchStep(Branch(None, None, int(n_then), int(n_outputs), label),
+        return BranchStep(Branch(None, None, *_tuples(spec["branch"])),
                           tuple(spec["inputs"]), tuple(spec["outputs"]),
                           _load_document(spec["then"], array),
                           _load_document(spec["else"], array))
@@ -155,6 +145,12 @@ def _load_step(spec, array):
     else:
         raise SerializationError(f"unknown host op {key[0]!r}")
     return HostStep(op, tuple(spec["inputs"]), spec["output"])
+
+
+def _structure(op, n_graphs):
+    """The field values of a loop's or conditional's op after its first ``n_graphs``
+    fields (its graphs, which the step's schedules replace once compiled)."""
+    return [getattr(op, field.name) for field in dataclasses.fields(op)[n_graphs:]]
 
 
 def _tuples(value):

@@ -45,6 +45,12 @@ class TensorType:
         return f"{self.dtype}[{dims}]"
 
 
+def merged_shape(a, b):
+    """The static shape covering shapes ``a`` and ``b`` (same rank): their lengths where
+    they agree, None where they differ."""
+    return tuple(x if x == y else None for x, y in zip(a, b))
+
+
 @dataclass(frozen=True)
 class TupleType:
     """The type of a node with several outputs (a fused kernel): one TensorType per output."""

@@ -26,9 +26,9 @@ def connected(costs, wrt, stop=()):
     return wrt & seen
 
 
-def _depends(order, wrt, stop):
-    """The nodes of ``order`` that depend on a node of ``wrt`` (including those nodes),
-    with the nodes of ``stop`` cut off from their inputs."""
+def dependents(order, wrt, stop=()):
+    """The nodes of ``order`` (topological) that depend on a node of ``wrt`` (including
+    those nodes), with the nodes of ``stop`` cut off from their inputs."""
     wrt, stop = set(wrt), set(stop)
     depends = set()
     for node in order:
@@ -65,7 +65,7 @@ def gradients(cost_grads, wrt, stop=()):
     """
     stop = set(stop)
     order = toposort([node for node, _ in cost_grads])
-    depends = _depends(order, wrt, stop)
+    depends = dependents(order, wrt, stop)
     wrt_set = set(wrt)
     contributions = {}
     for node, g in cost_grads:

@@ -1,5 +1,5 @@
 """Constant folding: a node whose inputs are all constants becomes a constant."""
-from ..ir import Constant, Input, Node
+from ..ir import Constant, Input, Node, TupleType
 from .rewrite import rewrite
 
 MAX_FOLDED_ELEMENTS = 1 << 20  # bigger results stay computed at run time, not stored
@@ -11,8 +11,8 @@ def fold_constant_node(node):
         return None
     if not all(isinstance(i.op, Constant) for i in node.inputs):
         return None
-    if not hasattr(node.type, "shape"):
-        return None  # a node with several outputs (a loop) folds through its projections
+    if isinstance(node.type, TupleType):
+        return None  # a loop or conditional: its projections stay, computed at run time
     size = 1
     for length in node.type.shape:
         size *= length

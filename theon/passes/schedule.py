@@ -22,6 +22,16 @@ def schedule(graph):
         slot_names.append(name)
         return slots[node]
 
+    def output_slots(node):
+        """One slot per output of a node with several (kernel, loop, conditional)."""
+        outputs = []
+        for index, out_type in enumerate(node.type.types):
+            slots[(node, index)] = len(slot_types)
+            slot_types.append(out_type)
+            slot_names.append(f"output {index} of {node.op.describe()}")
+            outputs.append(slots[(node, index)])
+        return tuple(outputs)
+
     for node in graph.nodes():
         if node in slots:
             continue
@@ -30,31 +40,16 @@ def schedule(graph):
         elif isinstance(node.op, Input):
             raise CompileError(f"schedule: {node.op.describe()} is not a function input")
         elif isinstance(node.op, Kernel):
-            kernel = node.op
-            outputs = []
-            for index, out_type in enumerate(kernel.out_types):
-                slots[(node, index)] = len(slot_types)
-                slot_types.append(out_type)
-                slot_names.append(f"output {index} of {kernel.describe()}")
-                outputs.append(slots[(node, index)])
-            symbol = f"theon_{kernel.digest()[:16]}"
-            steps.append(KernelStep(kernel, tuple(slots[i] for i in node.inputs),
-                                    tuple(outputs), symbol))
-        elif isinstance(node.op, (Scan, Branch)):
-            outputs = []
-            for index, out_type in enumerate(node.type.types):
-                slots[(node, index)] = len(slot_types)
-                slot_types.append(out_type)
-                slot_names.append(f"output {index} of {node.op.describe()}")
-                outputs.append(slots[(node, index)])
-            inputs = tuple(slots[i] for i in node.inputs)
-            if isinstance(node.op, Scan):
-                steps.append(LoopStep(node.op, inputs, tuple(outputs),
-                                      _compile_body(node.op.body)))
-            else:
-                steps.append(BranchStep(node.op, inputs, tuple(outputs),
-                                        _compile_body(node.op.then_body),
-                                        _compile_body(node.op.else_body)))
+            symbol = f"theon_{node.op.digest()[:16]}"
+            steps.append(KernelStep(node.op, tuple(slots[i] for i in node.inputs),
+                                    output_slots(node), symbol))
+        elif isinstance(node.op, Scan):
+            steps.append(LoopStep(node.op, tuple(slots[i] for i in node.inputs),
+                                  output_slots(node), _compile_body(node.op.body)))
+        elif isinstance(node.op, Branch):
+            steps.append(BranchStep(node.op, tuple(slots[i] for i in node.inputs),
+                                    output_slots(node), _compile_body(node.op.then_body),
+                                    _compile_body(node.op.else_body)))
         elif isinstance(node.op, Output):
             slots[node] = slots[(node.inputs[0], node.op.index)]
         elif isinstance(node.type, TupleType):

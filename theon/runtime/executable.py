@@ -12,7 +12,6 @@ import numpy as np
 
 from ..config import config
 from ..ir import BranchStep, HostStep, KernelStep, LoopStep, ShapeError
-from ..ir.ops.scan import run_loop
 from . import blas, memory, threads
 from .arguments import convert_argument
 from .loader import follow_upgrades
@@ -319,62 +318,14 @@ class HostCall:
         values[self.output] = np.asarray(result, dtype=self.dtype)
 
 
-class LoopCall:
-    """A loop (``ir.ops.Scan``) whose body is a compiled function of its own: the loop
-    itself is ``run_loop``, calling the body's executable once per step."""
-
-    __slots__ = ("op", "body", "inputs", "outputs", "gather", "body_types")
-
-    def __init__(self, step, addresses, target_name):
-        self.op = step.op
-        names = [f"body input {index}" for index in range(step.body.n_inputs)]
-        self.body = Executable(step.body, addresses, names, None, target_name)
-        self.body_types = [step.body.slot_types[slot] for slot in step.body.outputs]
-        self.inputs = step.inputs
-        self.outputs = step.outputs
-        self.gather = _gatherer(step.inputs)
-
-    def run(self, values):
-        n_steps, *arrays = self.gather(values)
-        results = run_loop(self.op, self.body.trusted_call, n_steps, arrays, self.body_types)
-        for slot, result in zip(self.outputs, results):
-            values[slot] = result
-
-
-class BranchCall:
-    """A conditional (``ir.ops.Branch``): runs the compiled function of the side its
-    condition picks, and nothing of the other."""
-
-    __slots__ = ("then_body", "else_body", "n_then", "inputs", "outputs", "gather")
-
-    def __init__(self, step, addresses, target_name):
-        self.then_body, self.else_body = (
-            Executable(body, addresses, [f"{side} input {index}" for index in
-                                         range(body.n_inputs)], None, target_name)
-            for side, body in (("then", step.then_body), ("else", step.else_body)))
-        self.n_then = step.op.n_then
-        self.inputs = step.inputs
-        self.outputs = step.outputs
-        self.gather = _gatherer(step.inputs)
-
-    def run(self, values):
-        condition, *arrays = self.gather(values)
-        if condition:
-            results = self.then_body.trusted_call(*arrays[:self.n_then])
-        else:
-            results = self.else_body.trusted_call(*arrays[self.n_then:])
-        for slot, result in zip(self.outputs, results):
-            values[slot] = result
-
-
 def _make_call(step, addresses, slot_names, slot_types, target_name):
     """The runtime object running ``step``."""
     if isinstance(step, KernelStep):
         return KernelCall(step, addresses, slot_names, target_name)
-    if isinstance(step, LoopStep):
-        return LoopCall(step, addresses, target_name)
-    if isinstance(step, BranchStep):
-        return BranchCall(step, addresses, target_name)
+    if isinstance(step, (LoopStep, BranchStep)):
+        from .control import BranchCall, LoopCall  # (they build Executables of their own)
+        call = LoopCall if isinstance(step, LoopStep) else BranchCall
+        return call(step, addresses, target_name)
     return HostCall(step, slot_types)
 
 

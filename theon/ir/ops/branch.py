@@ -12,7 +12,7 @@ from .. import dtypes
 from ..errors import DTypeError, ShapeError
 from ..hashing import graph_digest
 from ..node import Node, Op
-from ..types import TensorType, TupleType
+from ..types import TensorType, TupleType, merged_shape
 from .leaf import Output
 
 
@@ -30,8 +30,7 @@ def join_types(where, then_types, else_types):
             raise DTypeError(f"{where}: output {index} is {a} when the condition holds and "
                              f"{b} when it does not; both sides must have the same dtype "
                              "and rank")
-        types.append(TensorType(a.dtype, tuple(x if x == y else None
-                                               for x, y in zip(a.shape, b.shape))))
+        types.append(TensorType(a.dtype, merged_shape(a.shape, b.shape)))
     return TupleType(tuple(types))
 
 

@@ -313,26 +313,27 @@ def _backward(op, node, grads):
         """``array`` (indexed by forward iteration) indexed by forward step."""
         return _reversed(array) if op.reverse else array
 
+    def history(state, tap):
+        """(array, offset): the gradient loop's sequence whose slice at step t is the
+        value state ``state`` had ``-tap`` iterations before the one of step t."""
+        if not op.state_history[state]:
+            raise NotImplementedError(f"{op.describe()}: gradient through state {state}, "
+                                      "whose history is not kept")
+        full = Node.make(Join(0), (initial[state], outputs[state]))  # initial rows first
+        if op.reverse:
+            # iteration i reads full[i + window + tap] and i = n - 1 - t
+            return _reversed(full), -tap
+        return full, op.window(state) + tap
+
+    # (state, tap, body leaf) of every state tap the body reads
+    state_taps = [(state, tap) for state, taps in enumerate(op.state_taps) for tap in taps]
+    state_taps = [(state, tap, leaf) for (state, tap), leaf in zip(state_taps, tap_leaves)]
     # the gradient loop's sequences: (outer array, offset, body leaf)
     seq_parts = []
     for (sequence, offset), leaf in zip(op.seq_offsets, slice_leaves):
         seq_parts.append((sequences[sequence], offset, leaf))
-    tap_index = 0
-    for state, taps in enumerate(op.state_taps):
-        window = op.window(state)
-        values = outputs[state]
-        if not op.state_history[state]:
-            raise NotImplementedError(f"{op.describe()}: gradient through state {state}, "
-                                      "whose history is not kept")
-        full = Node.make(Join(0), (initial[state], values))  # initial rows first
-        for tap in taps:
-            leaf = tap_leaves[tap_index]
-            tap_index += 1
-            if op.reverse:
-                # iteration i reads full[i + window + tap] and i = n - 1 - t
-                seq_parts.append((_reversed(full), -tap, leaf))
-            else:
-                seq_parts.append((full, window + tap, leaf))
+    for state, tap, leaf in state_taps:
+        seq_parts.append((*history(state, tap), leaf))
     cotangent_leaves = []
     for state in range(op.n_states):
         g = grads[state]
@@ -356,13 +357,8 @@ def _backward(op, node, grads):
     # the gradient loop's states: per (float state, tap) the tap's cotangent, then per
     # float non-sequence its accumulated gradient
     carried = []  # (body leaf, initial value node, taps, kind, what)
-    tap_index = 0
-    for state, taps in enumerate(op.state_taps):
-        for tap in taps:
-            leaf = tap_leaves[tap_index]
-            tap_index += 1
-            if leaf.type.dtype not in dtypes.FLOATS:
-                continue
+    for state, tap, leaf in state_taps:
+        if leaf.type.dtype in dtypes.FLOATS:
             zeros = _zero_rows(initial[state], -tap, 1)
             carried.append((_leaf_like(leaf), zeros, (tap,), "tap", (state, tap, leaf)))
     for position, (outer, leaf) in enumerate(zip(nonseqs, nonseq_leaves)):
@@ -412,11 +408,7 @@ def _backward(op, node, grads):
     for index, value in enumerate(op.body.outputs[:op.n_states + op.n_nitsot]):
         if value not in needed or isinstance(value.op, (Input, Constant)) or value in reused:
             continue
-        if index < op.n_states:
-            full = Node.make(Join(0), (initial[index], outputs[index]))
-            stored = (_reversed(full), 0) if op.reverse else (full, op.window(index))
-        else:
-            stored = (outputs[index], 0)
+        stored = history(index, 0) if index < op.n_states else (outputs[index], 0)
         reused[value] = _leaf_like(value)
         seq_parts.append((*stored, reused[value]))
     back_outputs = substitute(back_outputs, reused)
@@ -488,7 +480,7 @@ def _backward(op, node, grads):
             start = _int64(offset)
             stop = build.apply("add", n, start) if offset else n
             grad = Node.make(IncSubtensor((("slice", "?", "?", None),), "inc"),
-                             (grad, part, start, _as_int64(stop)))
+                             (grad, part, start, stop))
         input_grads[1 + sequence] = grad
     return tuple(input_grads)
 
@@ -518,11 +510,6 @@ def _row(array, index):
 
 def _int64(value):
     return Node.make(Constant(np.asarray(value, dtype=np.int64)))
-
-
-def _as_int64(node):
-    from .. import build
-    return build.cast(node, "int64")
 
 
 def _zero_rows(like, count, skip):

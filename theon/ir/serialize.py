@@ -14,7 +14,7 @@ from . import ops as _ops  # noqa: F401  (importing the catalogue registers the 
 from . import scalar as s
 from .kernel import BranchStep, HostStep, Kernel, KernelStep, LoopStep, Schedule
 from .node import HOST_OPS
-from .ops.elementwise import ELEMENTWISE, cast_op
+from .ops.elementwise import find_elementwise
 from .ops.branch import Branch
 from .ops.scan import Scan
 from .types import TensorType
@@ -190,7 +190,10 @@ def _load_kernel(spec):
 
 def _elementwise(key):
     _, name, attrs = key
-    if name == "cast":
-        return cast_op(dict(attrs)["dtype"])
-    return ELEMENTWISE[name]
+    try:
+        return find_elementwise(name, _tuples(attrs))
+    except KeyError:
+        raise SerializationError(f"elementwise op {name!r} is not defined in this process "
+                                 "(a custom op must be defined before a schedule using it "
+                                 "is loaded)") from None
 

@@ -1,7 +1,8 @@
 """The op catalogue: each op is defined once, in the module that owns its kind."""
 from .leaf import Input, Constant, Output
 from .shape import Shape
-from .elementwise import ElementwiseOp, ELEMENTWISE, cast_op
+from .elementwise import (ELEMENTWISE, ElementwiseOp, cast_op, find_elementwise,
+                          register_custom)
 from . import elementwise
 from .linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
 from .reduce import ArgReduce, Reduce

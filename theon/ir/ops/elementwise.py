@@ -519,6 +519,29 @@ def _catalogue():
 
 ELEMENTWISE = _catalogue()
 
+# ops defined by users (theon.sympy_op, theon.elemwise_op), by identity ``(name, attrs)``
+_CUSTOM = {}
+
+
+def register_custom(op):
+    """Record the user-defined elementwise ``op`` under its identity, so that a stored
+    schedule or graph naming it (the disk cache, a pickle) finds it again in this
+    process; returns ``op``."""
+    if op.name in ELEMENTWISE:
+        raise ValueError(f"elementwise op {op.name!r}: the name of a built-in op")
+    _CUSTOM[(op.name, op.attrs)] = op
+    return op
+
+
+def find_elementwise(name, attrs=()):
+    """The elementwise op with identity ``(name, attrs)``: built-in, a cast, or registered
+    with ``register_custom``; KeyError if this process knows none."""
+    if name == "cast":
+        return cast_op(dict(attrs)["dtype"])
+    if not attrs and name in ELEMENTWISE:
+        return ELEMENTWISE[name]
+    return _CUSTOM[(name, tuple(attrs))]
+
 _casts = {}
 
 

@@ -155,3 +155,27 @@ def test_pipeline_up_to_fuse_keeps_values(case, seed):
     for b, a in zip(before, after):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300, equal_nan=True)
+
+
+def test_shape_of_elementwise_reads_an_operand():
+    m, r, c = T.matrix("m"), T.row("r"), T.col("c")
+    shape = ir.Shape
+    expression = T.exp(m - r)
+    assert rewritten([m, r], expression.shape[0]) is Node.make(shape(0), (m.node,))
+    assert rewritten([m, r], expression.shape[1]) is Node.make(shape(1), (m.node,))
+    # only the row's second axis, the column's first, do not broadcast
+    assert rewritten([r, c], (r + c).shape[1]) is Node.make(shape(1), (r.node,))
+    assert rewritten([r, c], (r + c).shape[0]) is Node.make(shape(0), (c.node,))
+    # a vector aligned on the trailing axis
+    v = T.vector("v")
+    assert rewritten([c, v], (c * v).shape[1]) is Node.make(shape(0), (v.node,))
+    # the whole shape: an operand with the result's rank and no broadcast axis
+    assert rewritten([m, r], expression.shape) is Node.make(shape(), (m.node,))
+    assert rewritten([r, c], (r + c).shape).inputs[0] is (r + c).node
+
+
+def test_mean_computes_its_operand_once():
+    x, y = T.matrix("x"), T.matrix("y")
+    schedule, _ = run_pipeline(graph([x, y], T.exp(x - y).mean()))
+    kernels = [step for step in schedule.steps if hasattr(step, "kernel")]
+    assert sum("exp" in step.kernel.members for step in kernels) == 1

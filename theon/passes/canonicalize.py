@@ -1,7 +1,7 @@
 """Algebraic canonicalisation, driven by the traits each op declares in its definition."""
 import numpy as np
 
-from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node
+from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node, Shape
 from ..ir.ops import GradientOp
 from .rewrite import rewrite
 
@@ -139,9 +139,29 @@ def power_to_square_or_root(node):
     return replacement if replacement.type == node.type else None
 
 
+def shape_from_operand(node):
+    """shape(f(a, b))[i] -> shape(a)[j] for an elementwise f, reading an operand whose axis
+    does not broadcast there: ``mean(f(x))`` divides by ``x.shape[0]`` and no longer
+    computes ``f(x)`` a second time only to measure it."""
+    if not isinstance(node.op, Shape) or _elementwise(node.inputs[0]) is None:
+        return None
+    (source,) = node.inputs
+    ndim = source.type.ndim
+    axes = range(ndim) if node.op.axis is None else [node.op.axis % ndim]
+    for operand in source.inputs:
+        lead = ndim - operand.type.ndim
+        if node.op.axis is None:
+            if lead == 0 and all(operand.type.shape[axis] != 1 or source.type.shape[axis] == 1
+                                 for axis in axes):
+                return Node.make(Shape(), (operand,))
+        elif axes[0] >= lead and operand.type.shape[axes[0] - lead] != 1:
+            return Node.make(Shape(axes[0] - lead), (operand,))
+    return None
+
+
 RULES = (remove_gradient_op, sort_commutative_operands, remove_identity_operand,
          collapse_involution, collapse_idempotent, cancel_self_subtraction,
-         absorb_integer_zero, subtract_negation, power_to_square_or_root)
+         absorb_integer_zero, subtract_negation, power_to_square_or_root, shape_from_operand)
 
 
 def canonicalize(graph):

@@ -18,4 +18,5 @@ from .frontend.variable import Variable
 from .frontend.shared import SharedVariable, shared
 from .gradient import Lop, Rop, grad  # also binds the module theon.gradient
 from .frontend.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
+from .frontend.custom_op import elemwise_op
 from . import ifelse, scan_module, tensor

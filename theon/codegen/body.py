@@ -7,6 +7,7 @@ math library, saturating conversions) are asked of the Target.
 from llvmlite import ir
 
 from ..ir import dtypes, scalar as s
+from .external import emit_call
 from .types import register_type
 
 
@@ -334,5 +335,6 @@ EMIT = {
     "ceil": _unary_intrinsic("llvm.ceil"), "trunc": _unary_intrinsic("llvm.trunc"),
     "rint": _unary_intrinsic("llvm.roundeven"),
     "where": _where, "cast": _cast,
+    "call": lambda builder, target, node, args: emit_call(builder, node, args),
     **{name: _math for name in s.MATH},
 }

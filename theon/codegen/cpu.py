@@ -20,10 +20,11 @@ from llvmlite import ir
 
 from ..ir import TensorType, dtypes, scalar
 from .body import constant, emit_body
+from .external import module_text
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
 from .llvm import (CODEGEN_LEVEL, PIPELINE, QUICK_CODEGEN_LEVEL, QUICK_PIPELINE, binding,
                    host_description, host_machine, optimize, parse_and_verify, vector_bytes)
-from .loops import branch_value, for_range
+from .loops import branch_value, entry_alloca, for_range
 from .target import CompiledModule, Target
 from .types import memory_type, register_type
 
@@ -136,7 +137,7 @@ class CpuTarget(Target):
         """Verify, optimise and emit ``module`` as an object file for this CPU; ``quick``:
         with the fastest back end (``llvm.QUICK_CODEGEN_LEVEL``), for tiered compilation."""
         with watch("llvm"):
-            text = str(module)
+            text = module_text(module, self.triple)
         symbols = tuple(f.name for f in module.functions if not f.is_declaration
                         and f.linkage != "internal")
         return self.compile_text(text, symbols, name, watch, quick)
@@ -440,7 +441,7 @@ def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
     lane_ids = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
     tail_mask = builder.icmp_signed("<", lane_ids, _splat(builder, remaining, lanes))
     if kernel.ndim == 0 or (kernel.ndim - 1) in axes:
-        slot = _entry_alloca(builder, identity.type)
+        slot = entry_alloca(builder, identity.type)
         builder.store(identity, slot)
 
         def fold(index, mask):
@@ -528,14 +529,6 @@ def _horizontal(builder, combiner, dtype, vector):
 
 def _extract(builder, vector):
     return builder.extract_element(vector, I32(0))
-
-
-def _entry_alloca(builder, value_type):
-    """A stack slot in the function's entry block (so LLVM promotes it to a register)."""
-    entry = builder.function.entry_basic_block
-    with builder.goto_block(entry):
-        builder.position_at_start(entry)
-        return builder.alloca(value_type)
 
 
 def _call_intrinsic(builder, name, args):

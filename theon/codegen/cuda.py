@@ -15,6 +15,7 @@ from llvmlite import ir
 
 from ..ir import CompileError, dtypes
 from .body import emit_body
+from .external import module_text
 from .llvm import nvptx_machine, optimize, parse_and_verify
 from .loops import for_range
 from .target import CompiledModule, Target
@@ -92,7 +93,7 @@ class CudaTarget(Target):
         """Verify, optimise and emit ``module`` as PTX text for this architecture (one tier:
         ``quick`` is ignored)."""
         with watch("llvm"):
-            text = str(module)
+            text = module_text(module, self.triple, supported=_on_gpu)
             ref = parse_and_verify(text, name)
             machine = nvptx_machine(self.arch)
             optimize(ref, machine)
@@ -105,6 +106,19 @@ class CudaTarget(Target):
     def assembly(self, compiled):
         """The PTX of ``compiled``."""
         return compiled.code.decode()
+
+
+# what NVPTX lowers to instructions: external code may call these and nothing else (the GPU
+# has no libm, and LLVM's exp/log/sin intrinsics do not select on NVPTX)
+_GPU_INTRINSICS = ("llvm.fabs.", "llvm.sqrt.", "llvm.floor.", "llvm.ceil.", "llvm.trunc.",
+                   "llvm.rint.", "llvm.roundeven.", "llvm.fma.", "llvm.fmuladd.",
+                   "llvm.minnum.", "llvm.maxnum.", "llvm.minimum.", "llvm.maximum.",
+                   "llvm.copysign.", "llvm.smax.", "llvm.smin.", "llvm.umax.", "llvm.umin.",
+                   "llvm.abs.", "llvm.fptosi.sat.", "llvm.fptoui.sat.")
+
+
+def _on_gpu(callee):
+    return callee.startswith(_GPU_INTRINSICS)
 
 
 def _broadcasts(ttype, axis, ndim):

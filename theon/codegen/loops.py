@@ -6,6 +6,15 @@ from llvmlite import ir
 I64 = ir.IntType(64)
 
 
+def entry_alloca(builder, value_type):
+    """A stack slot in the function's entry block (so LLVM promotes it to a register, and a
+    loop does not grow the stack at every turn)."""
+    entry = builder.function.entry_basic_block
+    with builder.goto_block(entry):
+        builder.position_at_start(entry)
+        return builder.alloca(value_type)
+
+
 @contextlib.contextmanager
 def for_range(builder, start, stop, name="i", step=1):
     """``for i in range(start, stop, step)``: yields ``i`` (an i64) positioned in the loop

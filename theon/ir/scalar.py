@@ -9,6 +9,7 @@ comparisons, ``isnan`` and ``isinf`` return bool, ``cast`` returns its attribute
 """
 import math
 import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,7 +27,8 @@ MATH = {"exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p
         "sinh": 1, "cosh": 1, "tanh": 1, "arcsinh": 1, "arccosh": 1, "arctanh": 1,
         "erf": 1, "erfc": 1}
 OTHER = {"where": 3, "cast": 1, "input": 0, "const": 0}
-ARITY = {**ARITHMETIC, **COMPARISONS, **BITWISE, **FLOAT_UNARY, **MATH, **OTHER}
+# ``call``: an external scalar function (``EXTERNAL``), any number of operands
+ARITY = {**ARITHMETIC, **COMPARISONS, **BITWISE, **FLOAT_UNARY, **MATH, **OTHER, "call": None}
 
 
 class Scalar:
@@ -40,7 +42,7 @@ class Scalar:
     dtype : str
     attr : hashable
         ``input``: the kernel input index; ``const``: the value's bytes; ``cast``: nothing
-        (the target dtype is ``dtype``).
+        (the target dtype is ``dtype``); ``call``: the symbol of an ``ExternalFunction``.
     """
 
     __slots__ = ("prim", "args", "dtype", "attr", "__weakref__")
@@ -68,8 +70,9 @@ class Scalar:
 def make(prim, args, dtype, attr=None):
     """The Scalar for ``prim(*args)`` of ``dtype``, reusing an equal one if it exists."""
     args = tuple(args)
-    if len(args) != ARITY[prim]:
-        raise ValueError(f"scalar {prim}: expected {ARITY[prim]} operands, got {len(args)}")
+    arity = ARITY[prim]
+    if arity is not None and len(args) != arity:
+        raise ValueError(f"scalar {prim}: expected {arity} operands, got {len(args)}")
     key = (prim, args, dtype, attr)
     node = Scalar._table.get(key)
     if node is None:
@@ -89,7 +92,8 @@ def format_body(outputs):
             continue
         names[node] = f"t{len(lines)}"
         operands = ", ".join(names[a] for a in node.args)
-        lines.append(f"{names[node]} = {node.prim}({operands}) : {node.dtype}")
+        prim = f"call {node.attr}" if node.prim == "call" else node.prim
+        lines.append(f"{names[node]} = {prim}({operands}) : {node.dtype}")
     lines.extend(f"out{index} = {names[o]}" for index, o in enumerate(outputs))
     return lines
 
@@ -117,6 +121,75 @@ def apply(prim, *args):
     if prim in COMPARISONS:
         dtype = dtypes.BOOL
     return make(prim, args, dtype)
+
+
+@dataclass(frozen=True)
+class ExternalFunction:
+    """A scalar function compiled elsewhere (by numba, for ``theon.elemwise_op``) whose LLVM
+    IR kernels link in and inline.
+
+    Attributes
+    ----------
+    symbol : str
+        Its name in kernels' LLVM modules; a hash of ``llvm_ir``, so equal code is one
+        function and the kernel caches, keyed by the body, stay correct.
+    arg_dtypes : tuple of str
+    out_dtype : str
+    llvm_ir : str
+        A module defining ``symbol`` with numba's calling convention:
+        ``i32 symbol(out_dtype* result, ptr exception, args...)`` (the status is ignored:
+        the function is compiled not to raise).
+    callees : tuple of str
+        The functions the code calls (libm's ``erf``, LLVM intrinsics): a target links
+        only what it can provide.
+    reference : callable or None
+        Elementwise over numpy arrays (the numpy reference ``evaluate`` runs); None in a
+        process that loaded the function from a stored schedule without defining it.
+    name : str
+        The op's name, for messages.
+    """
+
+    symbol: str
+    arg_dtypes: tuple
+    out_dtype: str
+    llvm_ir: str = field(repr=False)
+    callees: tuple = ()
+    reference: object = field(default=None, repr=False, compare=False)
+    name: str = field(default="", compare=False)
+
+
+# symbol -> ExternalFunction: every external function this process knows
+EXTERNAL = {}
+
+
+def register_external(function):
+    """Make ``function`` known by its symbol (a definition with a reference wins over one
+    loaded without); returns the registered ExternalFunction."""
+    known = EXTERNAL.get(function.symbol)
+    if known is None or (known.reference is None and function.reference is not None):
+        EXTERNAL[function.symbol] = function
+        return function
+    return known
+
+
+def call(symbol, args):
+    """The scalar ``symbol(*args)`` of a registered ExternalFunction; the operands are cast
+    to its argument dtypes."""
+    function = EXTERNAL[symbol]
+    if len(args) != len(function.arg_dtypes):
+        raise ValueError(f"scalar call {symbol}: expected {len(function.arg_dtypes)} operands, "
+                         f"got {len(args)}")
+    args = [cast(a, d) for a, d in zip(args, function.arg_dtypes)]
+    return make("call", args, function.out_dtype, symbol)
+
+
+def _call_reference(symbol, *arrays):
+    function = EXTERNAL.get(symbol)
+    if function is None or function.reference is None:
+        raise RuntimeError(f"scalar call {symbol}: no numpy reference in this process (the "
+                           "function was loaded from a stored schedule; define its op to "
+                           "evaluate it)")
+    return function.reference(*arrays)
 
 
 def _erf(x):
@@ -190,6 +263,9 @@ def evaluate(outputs, inputs):
                 value = np.asarray(node.value, dtype=node.dtype)
             elif node.prim == "cast":
                 value = _cast(values[node.args[0]], node.dtype)
+            elif node.prim == "call":
+                value = _call_reference(node.attr, *[values[a] for a in node.args])
+                value = np.asarray(value).astype(node.dtype, copy=False)
             else:
                 value = NUMPY[node.prim](*[values[a] for a in node.args])
                 value = np.asarray(value).astype(node.dtype, copy=False)

@@ -19,7 +19,7 @@ from .ops.branch import Branch
 from .ops.scan import Scan
 from .types import TensorType
 
-FORMAT = 4  # 3: reduction kernels; 4: loops and conditionals
+FORMAT = 5  # 3: reduction kernels; 4: loops and conditionals; 5: external functions
 _MAGIC = b"THEONSCH"
 
 
@@ -166,14 +166,29 @@ def _kernel(kernel):
         numbering[node] = len(nodes)
         attr = node.attr.hex() if isinstance(node.attr, bytes) else node.attr
         nodes.append([node.prim, node.dtype, attr, [numbering[a] for a in node.args]])
+    # an external function's code travels with the kernel: a process that loads the
+    # schedule can recompile it without having defined the op
+    externals = [_external(s.EXTERNAL[symbol]) for symbol in
+                 sorted({node.attr for node in numbering if node.prim == "call"})]
     return {"in_types": [_type(t) for t in kernel.in_types],
             "out_types": [_type(t) for t in kernel.out_types],
+            "externals": externals,
             "nodes": nodes, "body": [numbering[o] for o in kernel.body],
             "members": list(kernel.members), "strided": kernel.strided,
             "reduce": kernel.reduce, "domain": kernel.domain}
 
 
+def _external(function):
+    return {"symbol": function.symbol, "arg_dtypes": list(function.arg_dtypes),
+            "out_dtype": function.out_dtype, "llvm_ir": function.llvm_ir,
+            "callees": list(function.callees), "name": function.name}
+
+
 def _load_kernel(spec):
+    for external in spec["externals"]:
+        s.register_external(s.ExternalFunction(
+            external["symbol"], tuple(external["arg_dtypes"]), external["out_dtype"],
+            external["llvm_ir"], tuple(external["callees"]), name=external["name"]))
     nodes = []
     for prim, dtype, attr, args in spec["nodes"]:
         if prim not in s.ARITY:

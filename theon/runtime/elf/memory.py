@@ -19,12 +19,20 @@ _PROTECTION = {"rx": mmap.PROT_READ | mmap.PROT_EXEC, "r": mmap.PROT_READ,
 
 @functools.lru_cache(maxsize=None)
 def _process_symbol(name):
-    """Address of ``name`` in this process (libc, libm and what else is loaded)."""
+    """Address of ``name`` in this process (libc, libm and what else is loaded), or of one
+    of numba's math helpers (``numba_gamma``, ...) that numba-compiled ``elemwise_op``
+    bodies call."""
     for library in _libraries():
         try:
             return ctypes.cast(library[name], ctypes.c_void_p).value
         except AttributeError:
             continue
+    if name.startswith("numba_"):
+        # numba's helper library does not export them; it hands out their addresses
+        from numba import _helperlib
+        address = _helperlib.c_helpers.get(name[len("numba_"):])
+        if address:
+            return address
     raise ElfLoadError(f"undefined symbol {name!r}: not found in the process or libm")
 
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python3 benchmarks/run.py [--quick] [--only W1,W6,cold,chain,import,W2,linalg,train,cnn,scan] [--json PATH]
+    python3 benchmarks/run.py [--quick] [--only W1,W6,cold,chain,import,W2,linalg,train,cnn,scan,custom] [--json PATH]
 
 Every section measures theon and its peers (numpy, numexpr, numba) in the same run on this
 machine and prints medians and ratios; targets are shown with PASS or MISS, never asserted.
@@ -18,13 +18,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import cnn, rnn, sections, tensor_sections, timing, training  # noqa: E402
+from benchmarks import (cnn, custom_ops, rnn, sections, tensor_sections, timing,  # noqa: E402
+                        training)
 
 SECTIONS = {"W1": sections.w1_runtime, "W6": sections.w6_overhead,
             "cold": sections.cold_compile, "chain": sections.chain_compile,
             "import": sections.import_time, "W2": tensor_sections.w2_reductions,
             "linalg": tensor_sections.linalg, "train": training.training, "cnn": cnn.lenet,
-            "scan": rnn.rnn}
+            "scan": rnn.rnn, "custom": custom_ops.custom_ops}
 COLUMNS = [("section", "Section"), ("case", "Case"), ("metric", "Metric"), ("theon", "theon"),
            ("peers", "Peers (same run)"), ("ratio", "Ratio"), ("target", "Target"),
            ("verdict", "Verdict"), ("note", "Notes")]

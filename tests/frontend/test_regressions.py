@@ -74,3 +74,22 @@ def test_a_cache_directory_others_may_write_to_is_not_used(tmp_path):
     assert result.stdout.split() == ["3.0", "miss"]
     assert "not using the disk cache" in result.stderr and "others may write" in result.stderr
     assert not any(shared.iterdir())
+
+
+def test_an_output_that_a_reduction_also_reads_is_stored():
+    x, y = T.vector("x"), T.vector("y")
+    xv, yv = np.arange(3.0), np.ones(3)
+    total, doubled_sum = theon.function([x, y], [x + y, (x + y).sum() * 2])(xv, yv)
+    np.testing.assert_array_equal(total, xv + yv)
+    assert doubled_sum == 2 * (xv + yv).sum()
+
+
+def test_conditional_sides_reading_different_outputs_of_one_scan():
+    from theon.ifelse import ifelse
+    a, h0, c = T.vector("a"), T.scalar("h0"), T.scalar("c")
+    (products, doubled), _ = theon.scan(lambda x_t, h: [h * x_t, x_t * 2], sequences=[a],
+                                        outputs_info=[h0, None])
+    f = theon.function([a, h0, c], ifelse(c > 0, products.sum(), doubled.sum()))
+    values = np.array([1.0, 2.0, 3.0])
+    assert f(values, 1.0, 1.0) == np.cumprod(values).sum()
+    assert f(values, 1.0, -1.0) == (2 * values).sum()

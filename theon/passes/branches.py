@@ -9,7 +9,7 @@ Conditionals nested in a side stay ``IfElse`` nodes of that side's graph, which 
 lowers in turn when the side is compiled.
 """
 from ..ir import Graph, Input, Node, consumers, substitute
-from ..ir.ops import Constant
+from ..ir.ops import Constant, Output
 from ..ir.ops.branch import Branch, IfElse
 
 _GRAPH = "graph"
@@ -74,7 +74,11 @@ def _lower(node, owner):
             if current in seen:
                 continue
             seen.add(current)
-            if _inside(current, (node, side), owner):
+            # one output of a node with several (a scan's) that only this side reads is
+            # still read from the node, computed outside when something else needs it
+            if _inside(current, (node, side), owner) and not (
+                    isinstance(current.op, Output) and
+                    not _inside(current.inputs[0], (node, side), owner)):
                 stack.extend(current.inputs)
             elif not isinstance(current.op, Constant):
                 free.setdefault(current, Node.make(Input.new(current.type,

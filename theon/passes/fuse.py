@@ -77,10 +77,10 @@ def _creates_cycle(node, roots, groups, users):
     return False
 
 
-def _assign_groups(order, users):
+def _assign_groups(order, users, graph_outputs):
     """Group fusible nodes, consumers first; returns the union-find.  A Reduce starts a
-    group of its own, which takes in the elementwise nodes that feed only it (their values
-    are folded, never stored)."""
+    group of its own, which takes in the elementwise nodes that feed only it and are not
+    outputs of the graph (their values are folded, never stored)."""
     groups = _Groups()
     reductions = {}  # root of a reduction group -> the Reduce
     for node in reversed(order):
@@ -93,7 +93,7 @@ def _assign_groups(order, users):
         pattern = node.type.broadcastable  # equal patterns: equal shapes at run time
         user_roots = {groups.find(u) for u in users[node] if u in groups.parent}
         reduction = next((r for r in user_roots if r in reductions), None)
-        if reduction is not None and len(user_roots) == 1 and \
+        if reduction is not None and len(user_roots) == 1 and node not in graph_outputs and \
                 pattern == reductions[reduction].inputs[0].type.broadcastable and \
                 all(u in groups.parent for u in users[node]) and \
                 len(groups.members[reduction]) < MAX_KERNEL_NODES:
@@ -260,11 +260,11 @@ def fuse(graph):
     """Replace each connected elementwise region of ``graph`` by one Kernel node."""
     order = graph.nodes()
     users = consumers(order)
-    groups = _assign_groups(order, users)
+    graph_outputs = set(graph.outputs)
+    groups = _assign_groups(order, users, graph_outputs)
     if not groups.parent:
         return graph
     position = {node: index for index, node in enumerate(order)}
-    graph_outputs = set(graph.outputs)
     read_by_cones = {leaf for node in order if isinstance(node.op, Reduce)
                      and (node.inputs[0] not in groups.parent
                           or groups.find(node.inputs[0]) is not groups.find(node))

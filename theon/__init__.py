@@ -20,4 +20,4 @@ from .gradient import Lop, Rop, grad  # also binds the module theon.gradient
 from .frontend.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
 from .frontend.custom_op import elemwise_op
 from .frontend.sympy_bridge import from_sympy, sympy_op, to_sympy
-from . import ifelse, scan_module, tensor
+from . import compile, ifelse, scan_module, tensor  # noqa: A004 (Theano's theano.compile)

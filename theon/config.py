@@ -62,6 +62,9 @@ FLAGS = {
     "num_threads": (_parse_threads, None,
                     "threads a large kernel is split across (default: THEON_NUM_THREADS, "
                     "else every core this process may use)"),
+    "profile": (_parse_bool, False,
+                "compile functions with profile=True unless told otherwise: each step of "
+                "a call is timed into f.profile (Theano's config.profile)"),
 }
 
 

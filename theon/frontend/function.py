@@ -15,8 +15,10 @@ from .. import ir
 from ..config import config
 from ..ir.printing import format_schedule
 from ..runtime.executable import Executable
+from ..runtime.profiling import ProfileStats, ProfilingRunner
 from ..stopwatch import Stopwatch
 from .compiler import compile_graph, compile_graph_to_ptx
+from .modes import get_mode, output_labels
 from .shared import SharedInput, SharedVariable, filter_value, shared, shared_type_matches
 from .variable import Variable, as_tensor_variable, constant
 
@@ -84,9 +86,16 @@ class Function:
     trust_input : bool
         Skip argument checks and conversions (the caller passes ndarrays of the right dtype
         and rank), as PyTensor's flag of that name.
+    graph : ir.Graph or None
+        The graph the function was compiled from, before any pass ran (for printing and
+        checking); None when not known.
+    profile : theon.runtime.profiling.ProfileStats or None
+        Per-step call counts, times and bytes of a function compiled with
+        ``profile=True`` (``print(f.profile)`` shows the table); None otherwise.
     """
 
-    def __init__(self, executable, single, report, target_name, name, state=None):
+    def __init__(self, executable, single, report, target_name, name, state=None, graph=None,
+                 profile=None):
         self._executable = executable
         if state is None or isinstance(executable, _NoCudaRuntime):
             self._call = executable.caller(single)
@@ -94,11 +103,18 @@ class Function:
         else:
             self._call = state.caller(executable, single)
             self._trusted_call = state.caller(executable, single, trusted=True)
+        if profile is not None:
+            # the whole call, shared-variable handling included, is the function's time
+            self._call = profile.timed(self._call)
+            self._trusted_call = profile.timed(self._trusted_call)
+        self.profile = profile
         self._single = single
         self._target_name = target_name
+        self._state = state
         self.report = report
         self.trust_input = False
         self.name = name
+        self.graph = graph
 
     def __call__(self, *args):
         """Run the function; a single output is returned bare, a list of outputs as a list."""
@@ -148,7 +164,7 @@ class Function:
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=None,
              target=None, name=None, mode=None, on_unused_input="raise", trust_input=False,
-             no_default_updates=False):
+             no_default_updates=False, profile=None):
     """Compile a function from symbolic ``inputs`` to ``outputs``.
 
     Shared variables (``theon.shared``) that the outputs or updates use are implicit
@@ -181,8 +197,14 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         any machine; launching it is not implemented yet (#7), so calling such a function
         raises RuntimeError.
     name : str, optional
-    mode : ignored
-        Accepted for Theano compatibility.
+    mode : None, str or theon.compile.Mode, optional
+        How calls run.  None, 'FAST_RUN' or 'FAST_COMPILE' (Theano's names; one pipeline
+        here): the compiled code as it is.  'DebugMode' or ``theon.compile.DebugMode()``:
+        each call checks every kernel against its numpy reference and every output
+        against the unoptimised graph.  'NanGuardMode' or
+        ``theon.compile.NanGuardMode(nan_is_error, inf_is_error, big_is_error)``: each
+        call stops at the first step producing NaN, inf or huge values.  See
+        ``theon.compile``.  Modes other than the plain one need target='cpu'.
     on_unused_input : {'raise', 'warn', 'ignore'}
     trust_input : bool
         Skip argument checks on calls (see ``Function.trust_input``).
@@ -190,6 +212,11 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         True: apply no ``default_update``; a list: none of those variables' default
         updates.  By default a shared variable the function uses, with a
         ``default_update`` and no update in ``updates``, gets its default update.
+    profile : bool, optional
+        True: time every step of every call into ``f.profile`` (a ProfileStats: per step
+        its calls, seconds and bytes moved; ``print(f.profile)`` for the table).  None
+        (default): ``theon.config.profile``, which a checking mode overrides.  Calls of an
+        unprofiled function run the plain call path, with no cost for this option.
 
     Returns
     -------
@@ -202,7 +229,9 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         target is not a shared variable, or its expression has another type; a given's
         expression has another type than its key.
     ValueError
-        A shared variable has two updates; a given is listed twice.
+        A shared variable has two updates; a given is listed twice; an unknown mode name;
+        profile=True with DebugMode or NanGuardMode, or a mode other than the plain one
+        or profile=True with target='cuda'.
     RuntimeError
         A given replaces one of ``inputs`` (as Theano).
     MissingInputError, UnusedInputError
@@ -211,6 +240,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     if not isinstance(inputs, (list, tuple)):
         raise TypeError(f"function: inputs must be a list of variables, got "
                         f"{type(inputs).__name__}")
+    mode, profile = _instrumentation(mode, profile, target or config.target)
     single = outputs is not None and not isinstance(outputs, (list, tuple))
     out_vars = [] if outputs is None else [outputs] if single else list(outputs)
     out_vars = [as_tensor_variable(o) for o in out_vars]
@@ -238,9 +268,39 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         print(f"theon: compiled {name or 'function'} in {total * 1e3:.2f} ms "
               f"(cache {compiled.cache}, {report.kernels} kernel(s), "
               f"{compiled.kernels_compiled} compiled)", file=sys.stderr)
-    result = Function(executable, single, report, target_name, name, state)
+    stats = None
+    if target_name == "cpu":
+        # chosen once here: the plain call path is left as it is
+        checking = mode.runner(executable, graph, output_labels(graph, names, state))
+        if checking is not None:
+            executable = checking
+        elif profile:
+            stats = ProfileStats(executable.schedule, name)
+            executable = ProfilingRunner(executable, stats)
+    result = Function(executable, single, report, target_name, name, state, graph=graph,
+                      profile=stats)
     result.trust_input = trust_input
     return result
+
+
+def _instrumentation(mode, profile, target_name):
+    """(Mode, whether to profile) for ``function``'s arguments, checked."""
+    mode = get_mode(mode)
+    if profile is not None and not isinstance(profile, bool):
+        raise TypeError(f"function: profile must be True, False or None; got {profile!r} "
+                        f"({type(profile).__name__})")
+    checking = mode.checks
+    if profile and checking:
+        raise ValueError(f"function: profile=True cannot be combined with mode={mode!r}: "
+                         "its checks would be timed with the steps; profile the function "
+                         "in the plain mode")
+    if target_name == "cuda" and (checking or profile):
+        what = "profile=True" if profile else f"mode={mode!r}"
+        raise ValueError(f"function: {what} needs target='cpu'; theon cannot run "
+                         "functions compiled for target='cuda' yet (issue #7)")
+    if profile is None:
+        profile = config.profile and not checking and target_name == "cpu"
+    return mode, profile
 
 
 class _NoCudaRuntime:

@@ -508,6 +508,31 @@ class Executable:
             return self._copied_outputs(values)
         return [values[slot] for slot in self.outputs]
 
+    def prepare(self, args):
+        """The slot list a call on ``args`` starts from: the inputs checked and converted as
+        a call does, the constants, room for what the steps compute.  For the runners that
+        walk ``plan`` step by step (``runtime.stepwise``); ``__call__`` inlines the same
+        checks so that the plain call path costs no extra call."""
+        if len(args) != self.n_inputs:
+            raise TypeError(f"function takes {self.n_inputs} input"
+                            f"{'' if self.n_inputs == 1 else 's'} "
+                            f"({', '.join(self.input_names)}); got {len(args)}")
+        values = [*args, *self.tail]
+        for position, dtype, ndim in self.signature:
+            value = args[position]
+            if type(value) is not _ARRAY or value.dtype is not dtype or value.ndim != ndim:
+                values[position] = self._convert(position, value)
+        if self.static_checks:
+            self._check_static(values)
+        return values
+
+    def results(self, values):
+        """The output arrays of a call whose steps filled ``values`` (copied where a call
+        copies them)."""
+        if self.any_copy:
+            return self._copied_outputs(values)
+        return [values[slot] for slot in self.outputs]
+
     def trusted_call(self, *args):
         """Like calling, without checking or converting the inputs (PyTensor's
         ``trust_input``): the caller guarantees ndarrays of the right dtype and rank."""

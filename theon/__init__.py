@@ -16,8 +16,18 @@ from .ir.errors import CompileError, DTypeError, ShapeError
 from .frontend import (Function, MissingInputError, UnusedInputError, function, printing)
 from .frontend.variable import Variable
 from .frontend.shared import SharedVariable, shared
+from .ir.serialize import SerializationError
 from .gradient import Lop, Rop, grad  # also binds the module theon.gradient
 from .frontend.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
 from .frontend.custom_op import elemwise_op
 from .frontend.sympy_bridge import from_sympy, sympy_op, to_sympy
 from . import compile, ifelse, scan_module, tensor  # noqa: A004 (Theano's theano.compile)
+
+
+def __getattr__(name):
+    """``theon.save`` and ``theon.load``: the archive format's modules (zipfile, ...) load
+    on first use, not at ``import theon``."""
+    if name in ("save", "load"):
+        from .frontend import archive
+        return getattr(archive, name)
+    raise AttributeError(f"module 'theon' has no attribute {name!r}")

@@ -16,7 +16,10 @@ print(memory._applied)
 
 
 def _applied(extra_env):
-    env = dict(os.environ, **extra_env)
+    # only the variables a case sets: not ones another test (or the user) left behind
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("MALLOC_") and key != "THEON_FLAGS"}
+    env.update(extra_env)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,

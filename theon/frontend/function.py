@@ -46,8 +46,10 @@ class CompileReport:
         report, and stored on disk then (``theon.runtime.loader.wait_for_optimized``).
     total_s : float
     cache : str
-        'miss' (the passes ran), 'memory' (this process had compiled the same graph) or
-        'disk' (the disk cache had it).
+        'miss' (the passes ran), 'memory' (this process had compiled the same graph),
+        'disk' (the disk cache had it) or 'stored' (the schedule came with a pickled or
+        ``theon.save``d function; ``kernels_compiled`` says how many kernels neither this
+        process nor the disk cache had).
     kernels : int
         Kernels the function runs.
     kernels_compiled : int
@@ -160,6 +162,13 @@ class Function:
 
     def __repr__(self):
         return f"<theon.Function {self.name or ''} {self.report.kernels} kernel(s)>"
+
+    def __reduce__(self):
+        """Pickle as the schedule and the shared variables, never machine code: unpickling
+        links the kernels from the caches, or compiles them from the schedule, and does not
+        run the passes (``theon.frontend.persist``)."""
+        from .persist import reduce_function
+        return reduce_function(self)
 
 
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=None,

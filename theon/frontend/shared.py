@@ -128,6 +128,12 @@ class SharedVariable(Variable):
             self._value = value
             self._exposed = False
 
+    def __reduce__(self):
+        """Pickle the value, type, name and flags, and the ``default_update``; the shared
+        variables pickled in one stream stay one object each (``theon.frontend.persist``)."""
+        from .persist import reduce_shared
+        return reduce_shared(self)
+
     def __repr__(self):
         return self.name or f"<shared {self.node.type}>"
 

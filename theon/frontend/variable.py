@@ -161,6 +161,17 @@ class Variable:
         return function(inputs, self, on_unused_input="ignore")(
             *[inputs_to_values[i] for i in inputs])
 
+    def __reduce__(self):
+        """Pickle as a graph document of this variable's node (``theon.frontend.persist``):
+        variables pickled together keep sharing their inputs and shared variables."""
+        from .persist import reduce_variable
+        return reduce_variable(self)
+
+    def __copy__(self):
+        """Another variable object over the same node (``copy.copy``)."""
+        from .persist import copy_variable
+        return copy_variable(self)
+
 
 class _Tag:
     """Free-form annotations (Theano's ``var.tag``)."""

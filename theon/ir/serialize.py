@@ -5,13 +5,10 @@ rebuilds ops only from the classes registered with ``ir.node.host_op``.  Any mal
 ``SerializationError``.
 """
 import dataclasses
-import json
-import struct
-
-import numpy as np
 
 from . import ops as _ops  # noqa: F401  (importing the catalogue registers the host ops)
 from . import scalar as s
+from .container import SerializationError, pack, unpack
 from .kernel import BranchStep, HostStep, Kernel, KernelStep, LoopStep, Schedule
 from .node import HOST_OPS
 from .ops.elementwise import find_elementwise
@@ -23,57 +20,25 @@ FORMAT = 5  # 3: reduction kernels; 4: loops and conditionals; 5: external funct
 _MAGIC = b"THEONSCH"
 
 
-class SerializationError(ValueError):
-    """Bytes that are not a schedule this version of theon wrote."""
-
-
 def dumps_schedule(schedule):
     """``schedule`` as bytes (magic, format, JSON length, JSON, constant buffers)."""
-    buffers = []
+    def build(array):
+        document = _document(schedule, array)
+        document["format"] = FORMAT
+        return document
 
-    def array(value):
-        value = np.require(value, requirements="C")  # (ascontiguousarray makes 0-d 1-d)
-        buffers.append(value.tobytes())
-        return {"dtype": value.dtype.name, "shape": list(value.shape),
-                "buffer": len(buffers) - 1}
-
-    document = _document(schedule, array)
-    document["format"] = FORMAT
-    document["buffer_sizes"] = [len(b) for b in buffers]
-    text = json.dumps(document, separators=(",", ":")).encode()
-    return _MAGIC + struct.pack("<II", FORMAT, len(text)) + text + b"".join(buffers)
+    return pack(_MAGIC, FORMAT, build)
 
 
 def loads_schedule(data):
     """The Schedule ``dumps_schedule`` wrote into ``data``; SerializationError otherwise."""
     try:
-        return _loads(bytes(data))
+        document, array = unpack(data, _MAGIC, FORMAT, "schedule")
+        return _load_document(document, array)
     except SerializationError:
         raise
-    except (KeyError, IndexError, TypeError, ValueError, struct.error) as error:
+    except (KeyError, IndexError, TypeError, ValueError) as error:
         raise SerializationError(f"malformed schedule: {error!r}") from None
-
-
-def _loads(data):
-    if data[:8] != _MAGIC:
-        raise SerializationError("not a theon schedule (bad magic)")
-    version, length = struct.unpack_from("<II", data, 8)
-    if version != FORMAT:
-        raise SerializationError(f"schedule format {version}; this theon reads {FORMAT}")
-    document = json.loads(data[16:16 + length])
-    offset = 16 + length
-    buffers = []
-    for size in document["buffer_sizes"]:
-        if offset + size > len(data):
-            raise SerializationError("truncated schedule")
-        buffers.append(data[offset:offset + size])
-        offset += size
-
-    def array(spec):
-        value = np.frombuffer(buffers[spec["buffer"]], dtype=np.dtype(spec["dtype"]))
-        return value.reshape(spec["shape"]).copy()
-
-    return _load_document(document, array)
 
 
 def _document(schedule, array):

@@ -11,7 +11,6 @@ is identified by a digest of its LLVM IR.
 """
 import functools
 import hashlib
-import inspect
 import re
 import types
 from dataclasses import dataclass
@@ -316,6 +315,7 @@ def _boundary(dtype):
 
 
 def _arity(fn, name):
+    import inspect
     parameters = inspect.signature(fn).parameters.values()
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in parameters):
         raise TypeError(f"elemwise_op {name!r}: the function takes *args, **kwargs or "

@@ -22,6 +22,8 @@ from .frontend.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano
 from .frontend.custom_op import elemwise_op
 from .frontend.sympy_bridge import from_sympy, sympy_op, to_sympy
 from . import compile, ifelse, scan_module, tensor  # noqa: A004 (Theano's theano.compile)
+from . import eager
+from .frontend import test_value as _test_value  # follows config.compute_test_value
 
 
 def __getattr__(name):

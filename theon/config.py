@@ -38,6 +38,16 @@ def _parse_threads(name, text):
     return value
 
 
+def _choice(*values):
+    """A parser accepting exactly ``values`` (strings)."""
+    def parse(name, text):
+        if text not in values:
+            raise ValueError(f"config.{name}: expected one of "
+                             f"{', '.join(repr(v) for v in values)}, got {text!r}")
+        return text
+    return parse
+
+
 def _default_threads():
     try:
         return len(os.sched_getaffinity(0))
@@ -65,6 +75,18 @@ FLAGS = {
     "profile": (_parse_bool, False,
                 "compile functions with profile=True unless told otherwise: each step of "
                 "a call is timed into f.profile (Theano's config.profile)"),
+    "compute_test_value": (_choice("off", "ignore", "warn", "raise", "pdb"), "off",
+                           "Theano's debugger: while not 'off', every variable built from "
+                           "variables with test values (x.tag.test_value = ...) gets one, "
+                           "computed by the ops' numpy references as the graph is built, so "
+                           "a shape error raises at the line that builds it; what an input "
+                           "without a test value does: 'ignore' (nothing), 'warn', 'raise' "
+                           "or 'pdb' (a post-mortem debugger); see theon.frontend.test_value"),
+    "execution": (_choice("graph", "eager"), "graph",
+                  "'eager': every variable built from concrete values (theon.eager.array, "
+                  "constants, shared variables) is computed at once by the same compiled "
+                  "kernels (the issue's config.mode='eager'; theon.function's mode= is "
+                  "how one compiled function runs, another thing); see theon.eager"),
 }
 
 
@@ -72,6 +94,7 @@ class Config:
     """The flags in ``FLAGS``, as attributes, validated on assignment."""
 
     def __init__(self, environ=os.environ):
+        object.__setattr__(self, "_listeners", {})
         for name, (parser, default, _) in FLAGS.items():
             object.__setattr__(self, name, default)
         if environ.get("THEON_NUM_THREADS"):
@@ -89,6 +112,25 @@ class Config:
             raise AttributeError(f"theon.config has no flag {name!r}; flags: "
                                  f"{', '.join(FLAGS)}")
         object.__setattr__(self, name, FLAGS[name][0](name, value))
+        for callback in self._listeners.get(name, ()):
+            callback(getattr(self, name))
+
+    def on_change(self, name, callback):
+        """Call ``callback(value)`` with flag ``name``'s value now and after every
+        assignment to it (how theon's build-time hooks follow their flags).
+
+        Parameters
+        ----------
+        name : str
+            A flag of ``FLAGS``.
+        callback : callable
+            Takes the flag's new (parsed) value.
+        """
+        if name not in FLAGS:
+            raise AttributeError(f"theon.config has no flag {name!r}; flags: "
+                                 f"{', '.join(FLAGS)}")
+        self._listeners.setdefault(name, []).append(callback)
+        callback(getattr(self, name))
 
     def __repr__(self):
         return "theon.config(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in FLAGS) + ")"

@@ -8,6 +8,7 @@ elementwise comparison), so variables can be dictionary keys.
 import functools
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
@@ -16,6 +17,16 @@ from ..config import config
 from ..ir import dtypes
 
 _PACKAGE = __name__.rsplit(".", 2)[0]
+
+# Callbacks ``hook(variable)`` run on every new Variable while this list is not empty: test
+# values (config.compute_test_value) and eager execution (config.execution) put theirs here
+# only while their flag is on, so building a graph with both off costs one global read.
+BUILD_HOOKS = []
+
+# The nodes of the input variables users made (TensorType.__call__, so T.matrix() and
+# friends), unlike the placeholders theon makes inside scan steps and gradients: only the
+# former are reported as lacking a test value.
+USER_INPUTS = weakref.WeakSet()
 
 
 def _user_frame():
@@ -88,6 +99,7 @@ class TensorType:
     def __call__(self, name=None):
         """A new input variable of this type."""
         node = ir.Node.make(ir.Input.new(self.ir_type, name), trace=user_trace())
+        USER_INPUTS.add(node)
         return Variable(node, name)
 
     def __eq__(self, other):
@@ -106,13 +118,34 @@ class Variable:
     """A symbolic tensor.  Build with the constructors in ``theon.tensor`` or by combining
     variables; compile with ``theon.function``."""
 
-    __slots__ = ("node", "name", "tag", "__weakref__")
+    __slots__ = ("node", "name", "_tag", "__weakref__")
     __array_priority__ = 1000  # numpy defers to our operators: ndarray + Variable
 
     def __init__(self, node, name=None):
         self.node = node
         self.name = name
-        self.tag = _Tag()
+        self._tag = None  # made on first use: most variables never have their tag read
+        if BUILD_HOOKS:
+            for hook in BUILD_HOOKS:
+                hook(self)
+
+    @property
+    def tag(self):
+        """Free-form annotations (Theano's ``var.tag``); ``tag.test_value`` is this
+        variable's test value (see ``theon.config.compute_test_value``)."""
+        try:
+            tag = self._tag
+        except AttributeError:  # a variable made by __new__ (copying, unpickling)
+            tag = None
+        if tag is None:
+            tag = self._tag = _Tag(self.node)
+        return tag
+
+    @tag.setter
+    def tag(self, tag):
+        if isinstance(tag, _Tag) and tag._node is None:
+            tag._bind(self.node)
+        self._tag = tag
 
     @property
     def type(self):
@@ -154,9 +187,11 @@ class Variable:
         return cast(self, dtype)
 
     def eval(self, inputs_to_values=None):
-        """Compile and run this variable (Theano's ``x.eval({x: value})``)."""
+        """Compile and run this variable (Theano's ``x.eval({x: value})``); the eager arrays
+        it reads (``theon.eager.array``) are inputs bound to their values."""
+        from .eager import bind_eager_inputs
         from .function import function
-        inputs_to_values = inputs_to_values or {}
+        inputs_to_values = bind_eager_inputs(self, inputs_to_values or {})
         inputs = list(inputs_to_values)
         return function(inputs, self, on_unused_input="ignore")(
             *[inputs_to_values[i] for i in inputs])
@@ -174,7 +209,61 @@ class Variable:
 
 
 class _Tag:
-    """Free-form annotations (Theano's ``var.tag``)."""
+    """Free-form annotations (Theano's ``var.tag``).
+
+    ``tag.test_value`` is special (``theon.frontend.test_value``): assigning it checks the
+    value against the variable's type, and reading it gives the value computed from the
+    test values of the inputs.  It belongs to the variable's node (variables over one node
+    have one test value), not to the tag object.
+    """
+
+    __slots__ = ("_node", "_pending", "__dict__")
+
+    def __init__(self, node=None):
+        self._node = node
+        self._pending = None
+
+    def _bind(self, node):
+        """Make this the tag of ``node``'s variables, giving it the test value an unpickled
+        tag carried."""
+        self._node = node
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.test_value = pending[0]
+
+    def _owner(self):
+        if self._node is None:
+            raise AttributeError("this tag belongs to no variable, so it has no test value")
+        return self._node
+
+    @property
+    def test_value(self):
+        from . import test_value
+        return test_value.read(self._owner())
+
+    @test_value.setter
+    def test_value(self, value):
+        from . import test_value
+        test_value.assign(self._owner(), value)
+
+    @test_value.deleter
+    def test_value(self):
+        from . import test_value
+        test_value.forget(self._owner())
+
+    def __getstate__(self):
+        from . import test_value
+        state = dict(vars(self))
+        assigned = None if self._node is None else test_value.assigned(self._node)
+        if assigned is not None:
+            state["test_value"] = assigned
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        self._node = None
+        self._pending = (state.pop("test_value"),) if "test_value" in state else None
+        vars(self).update(state)
 
     def __repr__(self):
         return f"tag({vars(self)})"

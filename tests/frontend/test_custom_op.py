@@ -55,6 +55,25 @@ def test_values_match_the_python_function(values, dtype):
     np.testing.assert_allclose(result, expected, rtol=1e-6 if dtype == "float32" else 1e-15)
 
 
+@theon.elemwise_op
+def transcendental(x, y):
+    return math.exp(-x * x) * math.tanh(y) + math.log1p(abs(x)) + math.atan2(y, x) \
+        + abs(y) ** 1.5 + math.sqrt(abs(x)) + math.floor(y)
+
+
+@settings(max_examples=25, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(1, 40), elements=st.floats(-30, 30)),
+       st.sampled_from(["float32", "float64"]))
+def test_math_functions_replayed_with_theons_library_match_python(values, dtype):
+    x, y = T.vector("x", dtype=dtype), T.vector("y", dtype=dtype)
+    f = theon.function([x, y], transcendental(x, y))
+    xs, ys = values.astype(dtype), values[::-1].astype(dtype)
+    expected = _elementwise(transcendental.fn, xs.astype("float64"), ys.astype("float64"),
+                            dtype="float64")
+    rtol, atol = (2e-6, 1e-6) if dtype == "float32" else (1e-13, 1e-14)
+    np.testing.assert_allclose(f(xs, ys), expected.astype(dtype), rtol=rtol, atol=atol)
+
+
 def test_fuses_with_its_neighbours_into_one_kernel():
     x, y = T.matrix("x"), T.row("y")
     f = theon.function([x, y], huber(x * 3.0) * 2 + y)
@@ -68,11 +87,30 @@ def test_fuses_with_its_neighbours_into_one_kernel():
     np.testing.assert_allclose(f(xv, yv), expected, rtol=1e-15)
 
 
-def test_the_call_is_inlined_into_the_loop():
+def test_a_straight_line_body_is_replayed_on_whole_vectors():
     x = T.vector("x")
     optimized = theon.function([x], huber(x) + 1).source("opt")
-    assert "@theon_ext_huber" not in optimized  # inlined, then removed
-    assert not re.search(r"call \S+ @theon_ext", optimized)
+    assert "theon_ext_huber" not in optimized  # no call, nothing linked
+    assert "extractelement" not in optimized   # not lane by lane
+    assert re.search(r"select <\d+ x i1>", optimized)
+
+
+def test_a_body_with_branches_is_called_per_lane_and_inlined():
+    @theon.elemwise_op
+    def collatz_steps(n):
+        steps = 0
+        while n > 1:
+            n = n // 2 if n % 2 == 0 else 3 * n + 1
+            steps += 1
+        return steps
+
+    n = T.lvector("n")
+    f = theon.function([n], collatz_steps(n))
+    optimized = f.source("opt")
+    assert not re.search(r"call \S+ @theon_ext", optimized)  # inlined, then removed
+    values = np.array([1, 2, 3, 6, 7, 27])
+    np.testing.assert_array_equal(f(values), _elementwise(collatz_steps.fn, values,
+                                                          dtype="int64"))
 
 
 def test_several_inputs_integers_promote_to_float64():
@@ -228,16 +266,33 @@ def test_cuda_ptx_of_a_function_without_calls(tmp_path):
     assert run.returncode == 0, run.stderr
 
 
-def test_cuda_rejects_a_function_calling_libm():
+def test_cuda_ptx_of_a_math_function_replayed_with_theons_library(tmp_path):
     @theon.elemwise_op
     def bell(x):
-        return math.erf(x)
+        return math.erf(x) * math.exp(-x * x)
+
+    x = T.vector("x")
+    ptx = theon.function([x], bell(x), target="cuda").source("ptx")
+    assert "call" not in ptx.split(".entry", 1)[1]  # erf and exp inlined from theon's mathlib
+    if PTXAS is None:
+        pytest.skip("ptxas (CUDA toolkit) is not installed")
+    path = tmp_path / "bell.ptx"
+    path.write_text(ptx)
+    run = subprocess.run([PTXAS, "-arch=sm_80", str(path), "-o", str(tmp_path / "k.cubin")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_cuda_rejects_a_function_calling_a_c_library_function():
+    @theon.elemwise_op
+    def log_gamma(x):
+        return math.lgamma(x)
 
     x = T.vector("x")
     with pytest.raises(theon.CompileError, match=re.escape(
-            "elementwise op 'bell' calls erf, which the nvptx64-nvidia-cuda target cannot "
-            "provide")):
-        theon.function([x], bell(x), target="cuda")
+            "elementwise op 'log_gamma' calls lgamma, which the nvptx64-nvidia-cuda target "
+            "cannot provide")):
+        theon.function([x], log_gamma(x), target="cuda")
 
 
 def test_bad_definitions():

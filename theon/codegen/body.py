@@ -335,6 +335,6 @@ EMIT = {
     "ceil": _unary_intrinsic("llvm.ceil"), "trunc": _unary_intrinsic("llvm.trunc"),
     "rint": _unary_intrinsic("llvm.roundeven"),
     "where": _where, "cast": _cast,
-    "call": lambda builder, target, node, args: emit_call(builder, node, args),
+    "call": emit_call,
     **{name: _math for name in s.MATH},
 }

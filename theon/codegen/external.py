@@ -1,10 +1,11 @@
 """Calls to external scalar functions (``ir.scalar.ExternalFunction``: numba-compiled
 ``theon.elemwise_op`` bodies) and linking their LLVM IR into a kernel module.
 
-A kernel body calls the function through numba's calling convention; the module declares
-it, and ``link_externals`` brings in its definition just before LLVM compiles the module,
-internal and always-inline, so after inlining the kernel loop holds the function's code
-itself: no call remains and nothing is exported.
+A body that is straight-line code is replayed on the kernel's values (``replay.py``).  Any
+other is called through numba's calling convention: the module declares it, and
+``module_text`` brings in its definition just before LLVM compiles the module, internal and
+always-inline, so after inlining the kernel loop holds the function's code itself: no call
+remains and nothing is exported.
 """
 import re
 
@@ -12,16 +13,21 @@ from llvmlite import ir
 
 from ..ir import CompileError, scalar
 from .loops import entry_alloca
+from .replay import program, replay
 from .types import register_type
 
 I32 = ir.IntType(32)
 PTR = ir.PointerType()
 
 
-def emit_call(builder, node, args):
-    """The value of ``node`` (a ``call`` scalar) on ``args``, scalars or vectors: a vector is
-    computed lane by lane."""
+def emit_call(builder, target, node, args):
+    """The value of ``node`` (a ``call`` scalar) on ``args``, scalars or vectors: the
+    function's body replayed on them where it is straight-line code (``replay.py``), else
+    a call per lane."""
     function = scalar.EXTERNAL[node.attr]
+    straight = program(function.llvm_ir, function.symbol)
+    if straight is not None:
+        return replay(builder, target, *straight, args)
     callee = _declare(builder.module, function)
     result = entry_alloca(builder, register_type(function.out_dtype))
     exception = entry_alloca(builder, PTR)

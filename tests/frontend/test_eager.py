@@ -302,3 +302,15 @@ def test_gradient_matches_finite_differences(seed):
                - _numpy_cost(a - step * da, b - step * db)) / (2 * step)
     analytic = float((grad_x.value * da).sum() + (grad_w.value * db).sum())
     assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
+def test_values_follow_a_shared_variable_updated_in_place_by_a_function():
+    w = theon.shared(np.array([1.0, 2.0]), name="w")
+    step = theon.function([], [], updates=[(w, w * 3)])
+    with theon.eager.mode():
+        doubled = w * 2
+        np.testing.assert_array_equal(doubled.value, [2.0, 4.0])
+        address = w.get_value(borrow=True).__array_interface__["data"][0]
+        step()
+        assert w.get_value(borrow=True).__array_interface__["data"][0] == address  # in place
+        np.testing.assert_array_equal(doubled.value, [6.0, 12.0])

@@ -29,9 +29,8 @@ An eager variable shows its value: ``repr``, ``v.value``, ``numpy.asarray(v)``,
 execution, variables built from eager arrays are computed when converted (``v.value``,
 ``float(v)``, ...), not when built, and a graph of constants and shared variables only
 stays symbolic as it always was.  A value is that of the expression at the current values
-of its leaves: after ``w.set_value(...)`` the variables computed from ``w`` are recomputed
-when next used.  (A compiled function's ``updates`` may write into ``w``'s array in place,
-which is not seen; ``w.set_value(w.get_value())`` makes the values follow.)
+of its leaves: after ``w.set_value(...)``, or a compiled function's update of ``w``, the
+variables computed from ``w`` are recomputed when next used.
 """
 import collections
 import contextlib

@@ -46,7 +46,8 @@ class SharedVariable(Variable):
         ``default_update``); ``no_default_updates`` turns it off.
     """
 
-    __slots__ = ("_value", "default_update", "_strict", "_allow_downcast", "_exposed")
+    __slots__ = ("_value", "default_update", "_strict", "_allow_downcast", "_exposed",
+                 "_version")
 
     def __init__(self, value, ir_type, name=None, strict=False, allow_downcast=None,
                  exposed=False):
@@ -59,6 +60,7 @@ class SharedVariable(Variable):
         ir.Node._table.pop((op, ()), None)
         super().__init__(node, name)
         self._value = value
+        self._version = 0  # counts changes of the value, in place too (for values.py)
         self.default_update = None
         self._strict = strict
         self._allow_downcast = allow_downcast
@@ -111,6 +113,7 @@ class SharedVariable(Variable):
             array = np.array(array, order="C", copy=True)
         self._value = array
         self._exposed = array is value
+        self._version += 1
 
     def _describe(self, where):
         return f"{where}: shared variable '{self.name or 'unnamed'}' ({self.node.type})"
@@ -120,6 +123,7 @@ class SharedVariable(Variable):
         dtype) as the new value: written into the existing array when the shape is the
         same, so the array's address stays stable across calls."""
         old = self._value
+        self._version += 1
         if value is old:
             return  # the kernel computing it wrote into this variable's array
         if value.shape == old.shape and old.flags.writeable:

@@ -9,12 +9,11 @@ however many variables, frontend functions or later graphs reach it, and its ent
 when the node does.
 
 Leaves that hold their own value need no assignment: a constant's value is its array, a
-shared variable's is its current value.  An entry records the arrays it read from leaves
-whose value may change (shared variables, reassigned test values) and is recomputed once
-one of them holds another array (``set_value``, a new test value), so a value is always
-that of its expression at the leaves' current values.  A compiled function's updates may
-write into a shared variable's array in place, which no entry can see: values computed
-before such a call keep the earlier contents.
+shared variable's is its current value.  An entry records what it read from leaves whose
+value may change (a shared variable's version, which ``set_value`` and every update of a
+compiled function advance, in place too; the array given to a leaf) and is recomputed once
+one of them changed, so a value is always that of its expression at the leaves' current
+values.
 
 A node whose value cannot be known, because a leaf it depends on is a graph input without
 a value, gets a :class:`Missing` marker naming those leaves instead.
@@ -208,14 +207,16 @@ class ValueStore:
         if entry is None:
             return None
         for leaf, seen in entry.sources.items():
-            if self._current(leaf) is not seen:
+            current = self._current(leaf)
+            if current is not seen and not (type(seen) is int and current == seen):
                 return None
         return entry
 
     def _current(self, leaf):
-        """The array a source of an entry now holds (None for no value)."""
+        """What a source of an entry now is: a shared variable's version (it counts every
+        change of its value, in place too), the array given to a leaf (None for none)."""
         if isinstance(leaf.op, SharedInput):
-            return leaf.op.variable._value
+            return leaf.op.variable._version
         return self._assigned.get(leaf)
 
     def _leaf(self, node):
@@ -223,8 +224,8 @@ class ValueStore:
         if isinstance(op, ir.Constant):
             return _Entry(op.value, _NO_SOURCES)
         if isinstance(op, SharedInput):
-            array = op.variable._value
-            return _Entry(read_only(array), {node: array})
+            variable = op.variable
+            return _Entry(read_only(variable._value), {node: variable._version})
         if self._fallback is not None:
             inherited = self._fallback.assigned(node)
             if inherited is not None:

@@ -202,6 +202,9 @@ def test_profile_and_checking_modes_are_kept():
     checked = _roundtrip(theon.function([x], T.exp(x) * 2,
                                         mode=theon.compile.DebugMode(rtol=1e-4)))
     assert checked._executable.tolerance.rtol == 1e-4 and checked.graph is not None
+    assert repr(checked.mode) == "DebugMode(rtol=0.0001, atol=None)"
+    assert repr(guarded.mode) == ("NanGuardMode(nan_is_error=True, inf_is_error=True, "
+                                  "big_is_error=False)")
     np.testing.assert_allclose(checked(np.arange(3.0)), np.exp(np.arange(3.0)) * 2)
 
 

@@ -94,10 +94,12 @@ class Function:
     profile : theon.runtime.profiling.ProfileStats or None
         Per-step call counts, times and bytes of a function compiled with
         ``profile=True`` (``print(f.profile)`` shows the table); None otherwise.
+    mode : theon.compile.Mode or None
+        How calls run (``function``'s ``mode``); None for a function made otherwise.
     """
 
     def __init__(self, executable, single, report, target_name, name, state=None, graph=None,
-                 profile=None):
+                 profile=None, mode=None):
         self._executable = executable
         if state is None or isinstance(executable, _NoCudaRuntime):
             self._call = executable.caller(single)
@@ -117,6 +119,7 @@ class Function:
         self.trust_input = False
         self.name = name
         self.graph = graph
+        self.mode = mode
 
     def __call__(self, *args):
         """Run the function; a single output is returned bare, a list of outputs as a list."""
@@ -287,7 +290,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
             stats = ProfileStats(executable.schedule, name)
             executable = ProfilingRunner(executable, stats)
     result = Function(executable, single, report, target_name, name, state, graph=graph,
-                      profile=stats)
+                      profile=stats, mode=mode)
     result.trust_input = trust_input
     return result
 

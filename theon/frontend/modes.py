@@ -38,6 +38,11 @@ class Mode:
         """
         return None
 
+    def parameters(self):
+        """This mode's settings as keyword arguments of its class (JSON values): what a
+        stored function keeps of its mode."""
+        return {}
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -105,6 +110,9 @@ class DebugMode(Mode):
     def runner(self, executable, graph, output_labels):
         return DebugRunner(executable, Tolerance(self.rtol, self.atol), graph, output_labels)
 
+    def parameters(self):
+        return {"rtol": self.rtol, "atol": self.atol}
+
     def __repr__(self):
         return f"DebugMode(rtol={self.rtol!r}, atol={self.atol!r})"
 
@@ -153,6 +161,10 @@ class NanGuardMode(Mode):
     def runner(self, executable, graph, output_labels):
         return NanGuardRunner(executable, self.nan_is_error, self.inf_is_error,
                               self.big_is_error, output_labels)
+
+    def parameters(self):
+        return {"nan_is_error": self.nan_is_error, "inf_is_error": self.inf_is_error,
+                "big_is_error": self.big_is_error}
 
     def __repr__(self):
         return (f"NanGuardMode(nan_is_error={self.nan_is_error}, "

@@ -146,7 +146,7 @@ def function_from_parts(parts):
     else:
         raise SerializationError(f"a stored function for target {parts.target!r}; this theon "
                                  "knows 'cpu' and 'cuda'")
-    executable, stats = _instrumented(executable, schedule, parts)
+    executable, stats, mode = _instrumented(executable, schedule, parts)
     state = None
     if parts.has_state:
         state = _SharedState(parts.explicit_names, parts.shared, parts.targets,
@@ -158,7 +158,7 @@ def function_from_parts(parts):
         print(f"theon: re-linked {name} in {total * 1e3:.2f} ms (cache stored, {kernels} "
               f"kernel(s), {compiled} compiled)", file=sys.stderr)
     result = Function(executable, parts.single, report, parts.target, parts.name, state,
-                      graph=parts.graph, profile=stats)
+                      graph=parts.graph, profile=stats, mode=mode)
     result.trust_input = parts.trust_input
     return result
 
@@ -166,26 +166,19 @@ def function_from_parts(parts):
 def _options_of(function, executable):
     """The ``FunctionParts.options`` of ``function``, whose plain Executable is
     ``executable``."""
-    from ..runtime.debugmode import DebugRunner
-    from ..runtime.nanguard import NanGuardRunner
-    runner = function._executable
+    mode, runner = getattr(function, "mode", None), function._executable
     options = {"profile": getattr(function, "profile", None) is not None, "mode": None,
                "output_labels": None}
-    if isinstance(runner, DebugRunner):
-        tolerance = runner.tolerance
-        options["mode"] = ["DebugMode", {"rtol": tolerance.rtol, "atol": tolerance.atol}]
-    elif isinstance(runner, NanGuardRunner):
-        names = ("nan_is_error", "inf_is_error", "big_is_error")
-        options["mode"] = ["NanGuardMode", dict(zip(names, runner.flags))]
-    if options["mode"] is not None:
+    if mode is not None and mode.checks:
+        options["mode"] = [mode.name, mode.parameters()]
         options["output_labels"] = [runner.function_outputs.get(slot)
                                     for slot in executable.outputs]
     return options
 
 
 def _instrumented(executable, schedule, parts):
-    """(what the function runs, its ProfileStats or None): ``executable`` wrapped in the
-    checking or profiling runner that ``parts.options`` asks for."""
+    """(what the function runs, its ProfileStats or None, its checking Mode or None):
+    ``executable`` wrapped in the checking or profiling runner ``parts.options`` asks for."""
     options = parts.options
     mode = options.get("mode")
     if mode is not None and parts.target == "cpu":
@@ -196,13 +189,13 @@ def _instrumented(executable, schedule, parts):
                                      "stores 'DebugMode' and 'NanGuardMode'")
         labels = [label or f"output {index}"
                   for index, label in enumerate(options.get("output_labels") or ())]
-        return PREDEFINED_MODES[name](**parameters).runner(executable, parts.graph,
-                                                           labels), None
+        checking = PREDEFINED_MODES[name](**parameters)
+        return checking.runner(executable, parts.graph, labels), None, checking
     if options.get("profile") and parts.target == "cpu":
         from ..runtime.profiling import ProfileStats, ProfilingRunner
         stats = ProfileStats(schedule, parts.name)
-        return ProfilingRunner(executable, stats), stats
-    return executable, None
+        return ProfilingRunner(executable, stats), stats, None
+    return executable, None, None
 
 
 # -- pickle -------------------------------------------------------------------------------

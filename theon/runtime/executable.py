@@ -489,17 +489,7 @@ class Executable:
 
     def __call__(self, *args):
         """Run the function on ``args``; returns the list of output arrays."""
-        if len(args) != self.n_inputs:
-            raise TypeError(f"function takes {self.n_inputs} input"
-                            f"{'' if self.n_inputs == 1 else 's'} "
-                            f"({', '.join(self.input_names)}); got {len(args)}")
-        values = [*args, *self.tail]
-        for position, dtype, ndim in self.signature:
-            value = args[position]
-            if type(value) is not _ARRAY or value.dtype is not dtype or value.ndim != ndim:
-                values[position] = self._convert(position, value)
-        if self.static_checks:
-            self._check_static(values)
+        values = self.prepare(args)
         for call, dead in self.plan:
             call.run(values)
             for slot in dead:
@@ -509,10 +499,9 @@ class Executable:
         return [values[slot] for slot in self.outputs]
 
     def prepare(self, args):
-        """The slot list a call on ``args`` starts from: the inputs checked and converted as
-        a call does, the constants, room for what the steps compute.  For the runners that
-        walk ``plan`` step by step (``runtime.stepwise``); ``__call__`` inlines the same
-        checks so that the plain call path costs no extra call."""
+        """The slot list a call on ``args`` starts from: the inputs checked and converted,
+        the constants, room for what the steps compute (also for the runners that walk
+        ``plan`` step by step, ``runtime.stepwise``)."""
         if len(args) != self.n_inputs:
             raise TypeError(f"function takes {self.n_inputs} input"
                             f"{'' if self.n_inputs == 1 else 's'} "

@@ -69,12 +69,7 @@ def debugprint_nodes(outputs, names=None, file=None, print_type=True, depth=-1, 
             lines.append(prefix + _line(_label(node, names), assigned[node], ttype))
             if seen or isinstance(node.op, (Input, Constant)):
                 continue
-            children = []
-            for index, child in enumerate(node.inputs):
-                last = index == len(node.inputs) - 1
-                children.append((child, child_prefix + " |",
-                                 child_prefix + ("  " if last else " |"), levels - 1))
-            stack.extend(reversed(children))
+            stack.extend(_children(node.inputs, child_prefix, levels))
     text = "\n".join(lines)
     if file is not None:
         print(text, file=file)
@@ -219,12 +214,7 @@ class _SchedulePrinter:
                                              f"  {number}", timing))
             if seen:
                 continue
-            children = []
-            for position, child in enumerate(step.inputs):
-                last = position == len(step.inputs) - 1
-                children.append((child, child_prefix + " |",
-                                 child_prefix + ("  " if last else " |"), levels - 1))
-            stack.extend(reversed(children))
+            stack.extend(_children(step.inputs, child_prefix, levels))
         return lines
 
     def _leaf(self, schedule, slot, ttype, outer_ids):
@@ -278,3 +268,11 @@ def _step_label(step):
     """What a step runs: ``kernel[members]`` or the op."""
     from .kernel import KernelStep
     return step.kernel.describe() if isinstance(step, KernelStep) else step.op.describe()
+
+
+def _children(inputs, prefix, levels):
+    """Stack entries (child, its line's prefix, its children's prefix, levels left) for
+    ``inputs``, last first, so that they pop in order; the last child closes its branch."""
+    entries = [(child, prefix + " |", prefix + ("  " if index == len(inputs) - 1 else " |"),
+                levels - 1) for index, child in enumerate(inputs)]
+    return reversed(entries)

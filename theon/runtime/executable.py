@@ -489,14 +489,7 @@ class Executable:
 
     def __call__(self, *args):
         """Run the function on ``args``; returns the list of output arrays."""
-        values = self.prepare(args)
-        for call, dead in self.plan:
-            call.run(values)
-            for slot in dead:
-                values[slot] = None
-        if self.any_copy:
-            return self._copied_outputs(values)
-        return [values[slot] for slot in self.outputs]
+        return self._run(self.prepare(args))
 
     def prepare(self, args):
         """The slot list a call on ``args`` starts from: the inputs checked and converted,
@@ -525,14 +518,16 @@ class Executable:
     def trusted_call(self, *args):
         """Like calling, without checking or converting the inputs (PyTensor's
         ``trust_input``): the caller guarantees ndarrays of the right dtype and rank."""
-        values = [*args, *self.tail]
+        return self._run([*args, *self.tail])
+
+    def _run(self, values):
+        """Run every step on the slots ``values``, dropping each array after its last use;
+        the outputs."""
         for call, dead in self.plan:
             call.run(values)
             for slot in dead:
                 values[slot] = None
-        if self.any_copy:
-            return self._copied_outputs(values)
-        return [values[slot] for slot in self.outputs]
+        return self.results(values)
 
     def caller(self, single, trusted=False):
         """The function users call: returns the first output bare when ``single``; with

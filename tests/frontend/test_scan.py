@@ -627,12 +627,53 @@ def test_output_taps_must_be_negative():
                    n_steps=3)
 
 
-def test_truncate_gradient_is_not_supported():
+def _truncated_bptt(xs, w, u, v, h0, k):
+    """Reference: cost sum(h) of h_t = tanh(w x_t + u h_{t-1} + v h_{t-2}) and its gradients
+    by backpropagation through the last ``k`` steps only (k = -1: all), by hand."""
+    n = len(xs)
+    h = list(h0)  # h[-2], h[-1] of the initial value, then one per step
+    for t in range(n):
+        h.append(np.tanh(w * xs[t] + u * h[-1] + v * h[-2]))
+    cost = sum(h[2:])
+    start = 0 if k == -1 else max(n - k, 0)
+    dw = du = dv = 0.0
+    dx = np.zeros(n)
+    dh = np.zeros(n + 2)  # cotangents of h, carried back
+    for t in range(n - 1, start - 1, -1):
+        da = (1.0 + dh[t + 2]) * (1 - h[t + 2] ** 2)
+        dw, du, dv = dw + da * xs[t], du + da * h[t + 1], dv + da * h[t]
+        dx[t] = da * w
+        dh[t + 1] += da * u
+        dh[t] += da * v
+    dh0 = dh[:2] if start == 0 else np.zeros(2)
+    return cost, dw, du, dv, dx, dh0
+
+
+@pytest.mark.parametrize("static", [False, True])
+@pytest.mark.parametrize("truncate", [-1, 1, 2, 4, 6, 9])
+def test_truncate_gradient_backpropagates_through_the_last_steps(truncate, static):
+    n = 6
+    x = T.TensorType("float64", shape=(n,))("x") if static else T.dvector("x")
+    w, u, v = T.dscalar("w"), T.dscalar("u"), T.dscalar("v")
+    h0 = T.dvector("h0")
+    h, _ = theon.scan(lambda x_t, h2, h1: T.tanh(w * x_t + u * h1 + v * h2), sequences=x,
+                      outputs_info=dict(initial=h0, taps=[-2, -1]),
+                      truncate_gradient=truncate)
+    cost = h.sum()
+    f = theon.function([x, w, u, v, h0], [cost] + theon.grad(cost, [w, u, v, x, h0]))
+    xs, initial = np.linspace(-1.0, 1.5, n), np.array([0.2, -0.4])
+    expected = _truncated_bptt(xs, 0.7, 0.5, -0.3, initial, truncate)
+    for got, want in zip(f(xs, 0.7, 0.5, -0.3, initial), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_truncate_gradient_must_be_minus_one_or_positive():
     x = T.dvector("x")
-    with pytest.raises(NotImplementedError, match=re.escape(
-            "scan: truncate_gradient=5 is not supported; theon differentiates through every "
-            "step (truncate_gradient=-1)")):
-        _cumsum(x, truncate_gradient=5)
+    for value in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match=re.escape(
+                "scan: truncate_gradient must be -1 (the gradient goes through every step) "
+                f"or a positive number of steps; got {value!r}")):
+            _cumsum(x, truncate_gradient=value)
 
 
 def test_n_steps_must_be_a_non_negative_integer():

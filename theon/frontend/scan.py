@@ -9,6 +9,8 @@ number of steps.
 """
 import collections
 
+import numpy as np
+
 from .. import ir
 from ..ir.types import merged_shape
 from ..passes.autodiff import dependents
@@ -63,7 +65,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     n_steps : int or integer scalar Variable, optional
         The number of steps; default, as many as the shortest sequence allows.
     truncate_gradient : int
-        -1: the gradient goes through every step.  Other values are not supported.
+        -1 (default): the gradient goes through every step.  k > 0: truncated
+        backpropagation through time, as Theano: the gradient goes back through the last
+        k steps only; earlier steps' slices get zero gradients, and the initial values get
+        one only when the loop ran at most k steps.
     go_backwards : bool
         Iterate the sequences from their last entry to their first.
     mode, profile, allow_gc : ignored
@@ -156,10 +161,13 @@ class _Loop:
                  truncate_gradient, go_backwards, name, strict):
         if not callable(fn):
             raise TypeError(f"scan: fn must be callable; got {type(fn).__name__}")
-        if truncate_gradient != -1:
-            raise NotImplementedError(
-                f"scan: truncate_gradient={truncate_gradient!r} is not supported; theon "
-                "differentiates through every step (truncate_gradient=-1)")
+        if isinstance(truncate_gradient, bool) or not isinstance(
+                truncate_gradient, (int, np.integer)) or \
+                (truncate_gradient != -1 and truncate_gradient < 1):
+            raise ValueError(f"scan: truncate_gradient must be -1 (the gradient goes through "
+                             f"every step) or a positive number of steps; got "
+                             f"{truncate_gradient!r}")
+        self.truncate = int(truncate_gradient)
         self.fn = fn
         self.name = name
         self.strict = strict
@@ -310,7 +318,8 @@ class _Loop:
         op = Scan(body=body, seq_offsets=tuple(offsets), n_sequences=len(self.sequences),
                   state_taps=tuple(taps), state_history=(True,) * len(taps),
                   n_nitsot=len(traced["nitsot_outputs"]), n_nonseqs=len(free),
-                  until=traced["condition"] is not None, length=length, label=self.name)
+                  until=traced["condition"] is not None, length=length, label=self.name,
+                  truncate=self.truncate)
         node = ir.Node.make(op, (n_steps, *[v.node for v, _ in self.sequences], *initial,
                                  *free), trace=user_trace())
         projected = [Variable(ir.Node.make(Output(index), (node,)))

@@ -63,6 +63,9 @@ class Scan(Op):
         The number of steps when it is known statically (and ``until`` is False).
     label : str or None
         The user's name for the loop (messages only; not part of its identity).
+    truncate : int
+        Theano's ``truncate_gradient``: -1, or how many of the last steps the gradient goes
+        back through (truncated backpropagation through time).
     """
 
     body: object
@@ -76,6 +79,7 @@ class Scan(Op):
     until: bool = False
     length: int = None
     label: str = field(default=None, compare=False)
+    truncate: int = -1
 
     name = "scan"
 
@@ -304,6 +308,17 @@ def _backward(op, node, grads):
     nonseqs = node.inputs[1 + op.n_sequences + op.n_states:]
     outputs = [Node.make(Output(index), (node,)) for index in range(len(node.type.types))]
     n = _steps_taken(op, n_steps, outputs)
+    from .. import build
+    # truncated: the gradient loop runs the last ``steps`` steps only, the ``skip`` before
+    # them get no gradient (Theano's truncate_gradient: the loop's sequences start there)
+    skip, steps, length = None, n, None if op.until else op.length
+    if op.truncate != -1:
+        if op.reverse:
+            raise NotImplementedError(f"{op.describe()}: truncate_gradient of a loop that "
+                                      "runs backwards")
+        steps = build.apply("minimum", n, _int64(op.truncate))
+        skip = build.apply("sub", n, steps)
+        length = None if length is None else min(length, op.truncate)
     body_in = op.body.inputs
     slice_leaves = body_in[:op.n_slices]
     tap_leaves = body_in[op.n_slices:op.n_slices + op.n_taps]
@@ -368,7 +383,6 @@ def _backward(op, node, grads):
         carried.append((_leaf_like(leaf), zeros, (-1,), "sum", (position, leaf)))
 
     # the body of the gradient loop
-    from .. import build
     cost_grads = []
     for state in range(op.n_states):
         total = cotangent_leaves[state]
@@ -425,10 +439,9 @@ def _backward(op, node, grads):
                 # here unless a second-order gradient reads more
                 state_history=(True,) * len(carried),
                 n_nitsot=len(slice_grads), n_nonseqs=len(nonseq_leaves),
-                reverse=not op.reverse, until=False,
-                length=None if op.until else op.length,
+                reverse=not op.reverse, until=False, length=length,
                 label=f"grad of {op.label}" if op.label else "grad of scan")
-    back_node = Node.make(back, (n, *[outer for outer, _, _ in seq_parts],
+    back_node = Node.make(back, (steps, *[_from(outer, skip) for outer, _, _ in seq_parts],
                                  *[c[1] for c in carried], *nonseqs))
     back_out = [Node.make(Output(index), (back_node,))
                 for index in range(len(back_node.type.types))]
@@ -455,7 +468,8 @@ def _backward(op, node, grads):
                 iteration = j - window - tap
                 if iteration < 0:
                     continue
-                part = _row(out, -1 - iteration)
+                part = _row(out, -1 - iteration) if skip is None else \
+                    _truncated_row(out, iteration, skip)
                 total = part if total is None else build.apply("add", total, part)
             if total is None:
                 continue
@@ -479,6 +493,8 @@ def _backward(op, node, grads):
         for offset, part in parts:
             start = _int64(offset)
             stop = build.apply("add", n, start) if offset else n
+            if skip is not None:  # the rows of the steps the gradient went through
+                start = build.apply("add", skip, start)
             grad = Node.make(IncSubtensor((("slice", "?", "?", None),), "inc"),
                              (grad, part, start, stop))
         input_grads[1 + sequence] = grad
@@ -506,6 +522,26 @@ def _reversed(array):
 def _row(array, index):
     """``array[index]``."""
     return Node.make(Subtensor((("int", index),)), (array,))
+
+
+def _from(array, start):
+    """``array[start:]`` (``array`` itself for a None ``start``)."""
+    if start is None:
+        return array
+    return Node.make(Subtensor((("slice", "?", None, None),)), (array, start))
+
+
+def _truncated_row(out, iteration, skip):
+    """The row of a truncated gradient loop's carried state ``out`` that belongs to forward
+    iteration ``iteration``: its last row belongs to iteration ``skip``, the first one
+    the loop went through; zeros when ``iteration`` came before it."""
+    from .. import build
+    reached = build.apply("ge", _int64(iteration), skip)
+    # skip - 1 - iteration, clamped to a row that exists when the iteration is not reached
+    position = build.apply("minimum", build.apply("sub", skip, _int64(1 + iteration)),
+                           _int64(-1))
+    row = Node.make(Subtensor((("int", "?"),)), (out, position))
+    return build.apply("switch", reached, row, build.const(0, row))
 
 
 def _int64(value):

@@ -66,9 +66,10 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         The number of steps; default, as many as the shortest sequence allows.
     truncate_gradient : int
         -1 (default): the gradient goes through every step.  k > 0: truncated
-        backpropagation through time, as Theano: the gradient goes back through the last
-        k steps only; earlier steps' slices get zero gradients, and the initial values get
-        one only when the loop ran at most k steps.
+        backpropagation through time: the gradient goes back through the last k steps
+        only; earlier steps' slices get zero gradients, and the initial values get one only
+        when the loop ran at most k steps.  (Theano instead gives the initial values the
+        cotangent that reached step n - k.)
     go_backwards : bool
         Iterate the sequences from their last entry to their first.
     mode, profile, allow_gc : ignored

@@ -4,6 +4,7 @@
 ``theon.config.floatX = "float32"`` sets them in code.  Unknown flags are an error, so a typo
 does not silently leave a default in place.
 """
+import contextlib
 import os
 
 _BOOLEAN = {"1": True, "true": True, "yes": True, "on": True,
@@ -131,6 +132,25 @@ class Config:
                                  f"{', '.join(FLAGS)}")
         self._listeners.setdefault(name, []).append(callback)
         callback(getattr(self, name))
+
+    @contextlib.contextmanager
+    def change_flags(self, **flags):
+        """Set ``flags`` (name=value) inside a ``with`` block; their previous values come
+        back on leaving, also after an exception (Theano's ``config.change_flags``).
+
+        Examples
+        --------
+        >>> with theon.config.change_flags(floatX="float32"):
+        ...     x = T.matrix()    # float32
+        """
+        previous = {name: getattr(self, name) for name in flags if name in FLAGS}
+        try:
+            for name, value in flags.items():
+                setattr(self, name, value)
+            yield self
+        finally:
+            for name, value in previous.items():
+                setattr(self, name, value)
 
     def __repr__(self):
         return "theon.config(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in FLAGS) + ")"

@@ -106,12 +106,8 @@ TARGET_RELATIVE_MSE = 0.02  # test MSE at most 2 % of the targets' variance (R^2
 def run_rnn():
     """Train the Elman network in float32, print its compile times, epoch time and test
     error; return whether the error met ``TARGET_RELATIVE_MSE``."""
-    old_float_x = theano.config.floatX
-    theano.config.floatX = "float32"
-    try:
+    with theano.config.change_flags(floatX="float32"):
         result = train_running_sum()
-    finally:
-        theano.config.floatX = old_float_x
     print(f"\n== training: Elman RNN 1-16-1 with scan, running sum of {result['steps']} "
           "inputs, RMSprop, float32")
     for name, report in result["compile"].items():

@@ -332,12 +332,9 @@ def run_training():
     except ImportError:
         print(f"\n== training: {INSTALL_HINT}")
         return True
-    old_float_x = theano.config.floatX
-    theano.config.floatX = "float32"  # the tutorials ran in float32 (THEANO_FLAGS)
-    try:
+    # the tutorials ran in float32 (THEANO_FLAGS)
+    with theano.config.change_flags(floatX="float32"):
         return _train_all(train_x, train_y, test_x, test_y)
-    finally:
-        theano.config.floatX = old_float_x
 
 
 def _train_all(train_x, train_y, test_x, test_y):

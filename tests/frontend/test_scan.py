@@ -17,6 +17,7 @@ import pytest
 
 import theon
 import theon.tensor as T
+from _numeric import numeric_gradient  # beside this file
 from theon import ir
 from theon.ir.ops import Scan
 from theon.scan_module import until
@@ -24,22 +25,6 @@ from theon.tensor.shared_randomstreams import RandomStreams
 
 ROOT = Path(__file__).resolve().parents[2]
 RNG = np.random.default_rng(0)
-
-
-def numeric_gradient(f, point, eps=1e-6):
-    """Central differences of the scalar ``f`` at ``point``."""
-    point = np.array(point, dtype=np.float64)
-    result = np.zeros_like(point)
-    flat, out = point.reshape(-1), result.reshape(-1)
-    for i in range(flat.size):
-        saved = flat[i]
-        flat[i] = saved + eps
-        plus = float(f(point))
-        flat[i] = saved - eps
-        minus = float(f(point))
-        flat[i] = saved
-        out[i] = (plus - minus) / (2 * eps)
-    return result
 
 
 def _cumsum(x, **kwargs):

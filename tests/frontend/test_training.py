@@ -327,11 +327,7 @@ def test_demo_training_on_digits_meets_its_targets(capsys):
 def test_demo_rnn_learns_running_sums():
     # theon demo's Elman network, trained through scan, in the float32 it runs in
     from theon.demo_rnn import TARGET_RELATIVE_MSE, train_running_sum
-    old = theon.config.floatX
-    theon.config.floatX = "float32"
-    try:
+    with theon.config.change_flags(floatX="float32"):
         result = train_running_sum()
-    finally:
-        theon.config.floatX = old
     assert result["test_mse"] <= TARGET_RELATIVE_MSE * result["target_var"]
     assert result["compile"]["train_model"].kernels > 0

@@ -213,12 +213,8 @@ def mode():
     >>> y.value
     array([0.46211716, 0.76159416])
     """
-    previous = config.execution
-    config.execution = "eager"
-    try:
+    with config.change_flags(execution="eager"):
         yield
-    finally:
-        config.execution = previous
 
 
 def bind_eager_inputs(variable, inputs_to_values):

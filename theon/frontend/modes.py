@@ -219,7 +219,7 @@ def get_mode(mode):
 def output_labels(graph, names, state):
     """How messages name each output of ``graph``: "output 0 ('y')" for the user's
     outputs, "update of shared variable 'W'" for the updates (``state``: the
-    function's ``_SharedState``, or None without shared variables)."""
+    function's ``SharedState``, or None without shared variables)."""
     n_user = len(graph.outputs) if state is None else state.n_outputs
     labels = []
     for position, node in enumerate(graph.outputs):

@@ -123,8 +123,8 @@ def function_from_parts(parts):
         The schedule is not one this theon reads, or the target is unknown.
     """
     from ..runtime.executable import Executable
-    from .function import CompileReport, Function, _in_pipeline_order, _NoCudaRuntime, \
-        _SharedState
+    from .function import CompileReport, Function, _in_pipeline_order, _NoCudaRuntime
+    from .updates import SharedState
     start = time.perf_counter()
     watch = Stopwatch()
     with watch("load"):
@@ -149,7 +149,7 @@ def function_from_parts(parts):
     executable, stats, mode = _instrumented(executable, schedule, parts)
     state = None
     if parts.has_state:
-        state = _SharedState(parts.explicit_names, parts.shared, parts.targets,
+        state = SharedState(parts.explicit_names, parts.shared, parts.targets,
                              parts.n_outputs, parts.inplace_pairs)
     total = time.perf_counter() - start
     report = CompileReport(_in_pipeline_order(watch.stages), total, "stored", kernels,

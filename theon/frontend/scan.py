@@ -340,13 +340,13 @@ class _Loop:
     def _update_pairs(self, traced):
         """The step's updates, with the default updates of the shared variables it reads
         (random streams' states) that it did not update itself."""
-        from .function import _checked_update
+        from .updates import checked_update
         pairs = []
         for variable, value in traced["updates"]:
             if not isinstance(variable, SharedVariable):
                 raise TypeError(f"scan: the step function's updates must be keyed by shared "
                                 f"variables; got {variable!r} ({type(variable).__name__})")
-            pairs.append((variable, _checked_update(variable, value, "update")))
+            pairs.append((variable, checked_update(variable, value, "update")))
         roots = [out.node for out in traced["state_outputs"] + traced["nitsot_outputs"]]
         roots += [value.node for _, value in pairs]
         if traced["condition"] is not None:
@@ -360,7 +360,7 @@ class _Loop:
                 variable = node.op.variable
                 if variable in updated or variable.default_update is None:
                     continue
-                value = _checked_update(variable, variable.default_update, "default_update")
+                value = checked_update(variable, variable.default_update, "default_update")
                 pairs.append((variable, value))
                 updated.add(variable)
                 roots.append(value.node)

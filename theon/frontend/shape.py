@@ -1,7 +1,7 @@
 """Shape operations of ``theon.tensor`` and the matching Variable methods.
 
-reshape, dimshuffle, join, split, alloc, arange, tile, repeat, roll, sort, cumsum and diag
-apply the ops of ``ir/ops/shape_ops.py`` and ``ir/ops/array_functions.py``; the rest are
+reshape, dimshuffle, join, split, alloc and arange apply the ops of ``ir/ops/shape_ops.py``
+(tile, repeat, sort, cumsum, ... are in ``array_functions.py``); the rest are
 composites of those and of the elementwise ops (flatten is a reshape, transpose and
 shape_padleft are dimshuffles, stack is a join of padded tensors, eye and tril are
 comparisons of aranges), so they fuse.
@@ -15,7 +15,6 @@ from .. import ir
 from ..config import config
 from ..ir import dtypes
 from ..ir.errors import DTypeError
-from ..ir.ops.array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile
 from ..ir.ops.shape_ops import ARange, Alloc, DimShuffle, Join, Rebroadcast, Reshape, SplitPart
 from .elementwise import FUNCTIONS as ELEMENTWISE, cast
 from .variable import ShapeVariable, Variable, as_tensor_variable, constant, user_trace
@@ -521,85 +520,6 @@ def triu(x, k=0):
     return _triangle(x, k, keep_lower=False)
 
 
-# ---- host array functions -----------------------------------------------------------------
-
-def tile(x, reps):
-    """``x`` repeated ``reps[i]`` times along each dimension (numpy's tile).
-
-    Parameters
-    ----------
-    x : Variable
-    reps : int or sequence of int
-    """
-    x = as_tensor_variable(x)
-    reps = (int(reps),) if isinstance(reps, _INTEGERS) else tuple(int(r) for r in reps)
-    return _make(Tile(reps), (x.node,))
-
-
-def repeat(x, repeats, axis=None):
-    """Each element of ``x`` repeated ``repeats`` times along ``axis`` (numpy's repeat;
-    over the flattened ``x`` when ``axis`` is None).
-
-    Parameters
-    ----------
-    x : Variable
-    repeats : int, sequence of int, or integer scalar/vector Variable
-    axis : int, optional
-    """
-    x = as_tensor_variable(x)
-    axis = None if axis is None else _axis(axis, x.ndim, "repeat")
-    if isinstance(repeats, Variable):
-        return _make(Repeat(axis, None), (x.node, repeats.node))
-    if isinstance(repeats, _INTEGERS):
-        return _make(Repeat(axis, int(repeats)), (x.node,))
-    return _make(Repeat(axis, tuple(int(r) for r in repeats)), (x.node,))
-
-
-def roll(x, shift, axis=None):
-    """``x`` shifted by ``shift`` positions along ``axis``, wrapping around (numpy's roll;
-    over the flattened ``x`` when ``axis`` is None).  ``shift`` may be a scalar Variable."""
-    x = as_tensor_variable(x)
-    axis = None if axis is None else _axis(axis, x.ndim, "roll")
-    known, node = _parameter(shift, "roll")
-    return _make(Roll(axis, known), (x.node,) if node is None else (x.node, node))
-
-
-def sort(x, axis=-1):
-    """``x`` sorted along ``axis`` (None: the flattened ``x``); a stable sort."""
-    x = as_tensor_variable(x)
-    axis = None if axis is None else _axis(axis, x.ndim, "sort")
-    return _make(Sort(axis, argsort=False), (x.node,))
-
-
-def argsort(x, axis=-1):
-    """The int64 indices that sort ``x`` along ``axis`` (None: the flattened ``x``); equal
-    elements keep their order."""
-    x = as_tensor_variable(x)
-    axis = None if axis is None else _axis(axis, x.ndim, "argsort")
-    return _make(Sort(axis, argsort=True), (x.node,))
-
-
-def cumsum(x, axis=None):
-    """Running sum along ``axis`` (None: the flattened ``x``), numpy's dtype rule."""
-    x = as_tensor_variable(x)
-    axis = None if axis is None else _axis(axis, x.ndim, "cumsum")
-    return _make(CumOp(axis, "add"), (x.node,))
-
-
-def cumprod(x, axis=None):
-    """Running product along ``axis`` (None: the flattened ``x``), numpy's dtype rule."""
-    x = as_tensor_variable(x)
-    axis = None if axis is None else _axis(axis, x.ndim, "cumprod")
-    return _make(CumOp(axis, "mul"), (x.node,))
-
-
-def diag(x, k=0):
-    """The square matrix with vector ``x`` on its ``k``-th diagonal, or the ``k``-th
-    diagonal of matrix ``x`` (numpy's diag)."""
-    x = as_tensor_variable(x)
-    return _make(Diag(int(k)), (x.node,))
-
-
 # ---- Variable methods ---------------------------------------------------------------------
 
 def _transpose_method(self, *axes):
@@ -617,14 +537,8 @@ Variable.dimshuffle = dimshuffle
 Variable.transpose = _transpose_method
 Variable.T = property(lambda self: transpose(self), doc="The transpose (dimensions reversed).")
 Variable.squeeze = squeeze
-Variable.sort = sort
-Variable.argsort = argsort
-Variable.cumsum = cumsum
-Variable.cumprod = cumprod
-Variable.repeat = repeat
 
 FUNCTIONS = {function.__name__: function for function in (
     reshape, flatten, dimshuffle, transpose, shape_padleft, shape_padright, shape_padaxis,
-    squeeze, addbroadcast, unbroadcast, patternbroadcast, join, concatenate, stack, split, alloc, zeros, ones, zeros_like, ones_like,
-    arange, eye, identity_like, tril, triu, tile, repeat, roll, sort, argsort, cumsum,
-    cumprod, diag)}
+    squeeze, addbroadcast, unbroadcast, patternbroadcast, join, concatenate, stack, split,
+    alloc, zeros, ones, zeros_like, ones_like, arange, eye, identity_like, tril, triu)}

@@ -10,6 +10,7 @@ from ..frontend.linalg import batched_dot, dot, matmul, outer, tensordot
 from ..frontend.reduce import (all, any, argmax, argmin, logsumexp, max, max_and_argmax, mean,
                                 min, prod, std, sum, var)
 from ..frontend.shape import FUNCTIONS as _SHAPE_FUNCTIONS
+from ..frontend.array_functions import FUNCTIONS as _ARRAY_FUNCTIONS
 from ..frontend.variable import TensorType, Variable, as_tensor_variable, constant
 from ..gradient import verify_grad
 from . import nnet
@@ -18,6 +19,7 @@ from . import random, shared_randomstreams
 globals().update(_CONSTRUCTORS)
 globals().update(_FUNCTIONS)
 globals().update(_SHAPE_FUNCTIONS)
+globals().update(_ARRAY_FUNCTIONS)
 abs_ = _FUNCTIONS["abs"]
 true_divide = _FUNCTIONS["true_div"]
 floor_div = _FUNCTIONS["int_div"]

@@ -36,16 +36,53 @@ def cpu_fingerprint():
     return hasher.hexdigest()
 
 
+# What decides the content of cache entries: the graph passes and schedule format, the
+# code generator, the loader that links their output, and the module that runs the passes.
+# (A change elsewhere, in the frontend say, changes the graphs built, hence their keys.)
+_CODE_DIRECTORIES = ("ir", "passes", "codegen", "runtime")
+_CODE_MODULES = ("_version.py", "frontend/compiler.py")
+
+
 @functools.lru_cache(maxsize=None)
 def source_fingerprint():
-    """A digest of the name, size and modification time of every module of theon: any edit
-    or reinstall of theon's code invalidates what the code generator produced before, even
-    when the version number stays the same (stat only, so it costs well under 1 ms)."""
-    root = str(pathlib.Path(__file__).resolve().parents[1])
+    """A digest of the theon code that produces what the caches hold: any edit or reinstall
+    of it invalidates the entries made before, even when the version number stays the same.
+
+    An installed theon is named by its ``RECORD`` (pip's list of every installed file with
+    its sha256), one small read.  A source checkout, or an editable install, has none: there
+    the name, size and modification time of each module is read (stat only, ~80 files).
+    """
+    return fingerprint_of(pathlib.Path(__file__).resolve().parents[1])
+
+
+def fingerprint_of(package):
+    """``source_fingerprint`` of the theon package at the path ``package`` (uncached)."""
+    record = _installed_record(package)
+    if record is not None:
+        return hashlib.blake2b(record, digest_size=16).hexdigest()
     hasher = hashlib.blake2b(digest_size=16)
-    for relative, status in sorted(_python_files(root, "")):
+    found = [(name, os.stat(package / name)) for name in _CODE_MODULES]
+    for directory in _CODE_DIRECTORIES:
+        found += _python_files(str(package / directory), directory + "/")
+    for relative, status in sorted(found):
         hasher.update(f"{relative}:{status.st_size}:{status.st_mtime_ns};".encode())
     return hasher.hexdigest()
+
+
+def _installed_record(package):
+    """The bytes of pip's ``RECORD`` of the theon installed at ``package``, with the file's
+    own modification time; None unless ``package`` sits next to the ``.dist-info`` folder
+    of this very version and the record lists this module."""
+    from .._version import __version__
+    path = package.parent / f"theon-{__version__}.dist-info" / "RECORD"
+    try:
+        text = path.read_bytes()
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    if b"theon/codegen/host.py," not in text:
+        return None
+    return text + str(mtime).encode()
 
 
 def _python_files(directory, prefix):

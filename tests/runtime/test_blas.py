@@ -1,5 +1,7 @@
 """Small matrix products run on one BLAS thread while the machine is loaded; the library's
 own count is given back."""
+import os
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,21 @@ def test_real_blas_thread_count_is_unchanged_after_a_small_product():
     after = [info["num_threads"] for info in threadpoolctl.threadpool_info()
              if info["user_api"] == "blas"]
     assert after == before
+
+
+def test_numpy_openblas_is_the_library_numpy_multiplies_with():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    numpys = blas._numpy_openblas()
+    if numpys is None:
+        pytest.skip("numpy is not linked with OpenBLAS here")
+    before = numpys.get_num_threads()
+    target = 1 if before != 1 else 2
+    numpys.set_num_threads(target)
+    try:
+        counts = {info["filepath"]: info["num_threads"]
+                  for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"}
+        numpy_root = os.path.dirname(os.path.dirname(np.__file__))
+        assert [count for path, count in counts.items() if path.startswith(numpy_root)
+                and "numpy" in path] == [target]
+    finally:
+        numpys.set_num_threads(before)

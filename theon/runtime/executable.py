@@ -5,6 +5,7 @@ goes to the slow path that converts or raises), per kernel output one ``np.empty
 native call.  No imports, hashing or graph walks happen per call.
 """
 import ctypes
+import functools
 import math
 import operator
 
@@ -140,12 +141,9 @@ class KernelCall:
         n_args = len(step.inputs) + len(step.outputs)
         if step.kernel.reduce is not None:
             n_args += 1  # the domain's extents
-        arrays = [ctypes.py_object] * n_args
-        # PYFUNCTYPE keeps the GIL (cheapest for small calls); CFUNCTYPE releases it so
-        # worker threads run chunks of one kernel in parallel.
-        self.serial = ctypes.PYFUNCTYPE(ctypes.c_int32, *arrays)(addresses[step.symbol + ".all"])
-        self.parallel = ctypes.CFUNCTYPE(ctypes.c_int32, *arrays, ctypes.c_int64,
-                                         ctypes.c_int64)(addresses[step.symbol])
+        serial, parallel = _prototypes(n_args)
+        self.serial = serial(addresses[step.symbol + ".all"])
+        self.parallel = parallel(addresses[step.symbol])
 
     def _rerun_refused(self, args, status):
         """Run a call the kernel refused (status 1) again: with the strided variant of the
@@ -250,6 +248,17 @@ def _direct_caller(executable, kernel, single, trusted):
         return out if single else [out]
 
     return run if trusted else call
+
+
+@functools.lru_cache(maxsize=None)
+def _prototypes(n_arrays):
+    """The ctypes function types of a kernel's two entry points for ``n_arrays`` array
+    arguments: the whole range, keeping the GIL (PYFUNCTYPE: cheapest for small calls), and
+    a [begin, end) chunk, releasing it (CFUNCTYPE) so that worker threads run chunks of one
+    kernel in parallel.  Made once per count: PYFUNCTYPE creates a class per call."""
+    arrays = [ctypes.py_object] * n_arrays
+    return (ctypes.PYFUNCTYPE(ctypes.c_int32, *arrays),
+            ctypes.CFUNCTYPE(ctypes.c_int32, *arrays, ctypes.c_int64, ctypes.c_int64))
 
 
 def _gatherer(slots):

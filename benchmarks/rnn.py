@@ -5,7 +5,8 @@ SGD on the four parameters; batch 32, 8 inputs, 64 hidden units, float64.  The g
 same text for theon and PyTensor (Theano's API), each given sequences of a static length
 ``n_steps``, so that every length is a new graph to compile.  Measured: the compile time
 (graph built and ``function`` returned; the disk caches hold what earlier lengths compiled,
-as in a sweep) for each length, and the step time per scan step at the longest.
+as in a sweep) for each length, and the step time per scan step at the longest, for theon's
+native loop and, in the same run, for its loop run step by step from Python.
 PyTensor is measured when it is importable here (run this section from an environment that
 has it, e.g. the peers' venv of ../shared/peer-bench).
 """
@@ -76,6 +77,14 @@ def _importable(module):
     return True
 
 
+def _python_loop(f, *args):
+    """``f(*args)`` with theon's loops run step by step from Python (before the native
+    loop, every loop ran so), for the ratio of the two in the same run."""
+    import theon
+    with theon.config.change_flags(native_loops=False):
+        return f(*args)
+
+
 def rnn(settings):
     """Compile time per sequence length and step time per scan step."""
     libraries = ["theon"] + (["pytensor"] if _importable("pytensor") else [])
@@ -96,6 +105,7 @@ def rnn(settings):
     n_steps = LENGTHS[-1]
     x, target = _data(n_steps)
     calls = {library: (lambda f=steps[library]: f(x, target)) for library in libraries}
+    calls["theon, Python loop"] = lambda f=steps["theon"]: _python_loop(f, x, target)
     timed = timing.measure_interleaved(calls, settings.samples, settings.min_sample_s)
     per_step = {k: t["median_s"] / n_steps for k, t in timed.items()}
     result["per_step_s"] = per_step

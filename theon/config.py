@@ -70,6 +70,10 @@ FLAGS = {
                           "keep up to 128 MiB of freed memory in the process for reuse, so "
                           "that large temporaries do not page-fault on every call (glibc "
                           "only; see theon/runtime/memory.py)"),
+    "native_loops": (_parse_bool, True,
+                     "run a scan's steps in one native loop (the body's kernels and BLAS "
+                     "called from machine code, no Python between steps) wherever the body "
+                     "allows; see theon/runtime/native_loop.py"),
     "num_threads": (_parse_threads, None,
                     "threads a large kernel is split across (default: THEON_NUM_THREADS, "
                     "else every core this process may use)"),

@@ -711,7 +711,7 @@ def test_one_compile_for_any_number_of_steps():
 
 
 PROGRAM = textwrap.dedent("""
-    import json
+    import json, sys
     import numpy as np, theon, theon.tensor as T
     from theon.tensor.shared_randomstreams import RandomStreams
     X, W, h0 = T.dmatrix('X'), T.dmatrix('W'), T.dvector('h0')
@@ -723,7 +723,7 @@ PROGRAM = textwrap.dedent("""
     cost = (H ** 2).sum()
     {case}
     results = f(*args)
-    print(json.dumps({{"cache": f.report.cache,
+    print(json.dumps({{"cache": f.report.cache, "llvm": "llvmlite.binding" in sys.modules,
                       "results": [np.asarray(r).tolist() for r in results]}}))
 """)
 
@@ -781,6 +781,7 @@ def test_a_loop_is_read_back_from_the_disk_cache(tmp_path, case):
     first, second = _result(first_run), _result(second_run)
     assert first["cache"] == "miss" and second["cache"] == "disk"
     assert second["results"] == first["results"]
+    assert not second["llvm"]  # kernels and the native loop's driver came from the disk
     if case.startswith("rnn"):
         x = np.linspace(-1, 1, 12).reshape(4, 3)
         w = np.linspace(-0.5, 0.5, 9).reshape(3, 3)

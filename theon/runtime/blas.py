@@ -17,6 +17,7 @@ its own functions, any other through threadpoolctl; where none can be controlled
 run as numpy runs them.
 """
 import ctypes
+import functools
 import os
 import time
 
@@ -44,16 +45,26 @@ class _OpenBLAS:
         self.get_num_threads, self.set_num_threads = get, set_
 
 
-def _numpy_openblas():
-    """The OpenBLAS numpy's products run on, found from numpy's own extension module (the
-    dynamic linker searches the libraries it was linked with), or None."""
+@functools.lru_cache(maxsize=None)
+def numpy_library():
+    """numpy's own extension module as a ctypes library, whose symbols the dynamic linker
+    looks up in the libraries it was linked with (its BLAS); None where it cannot be
+    opened."""
     try:
         from numpy._core import _multiarray_umath as umath
     except ImportError:  # numpy 1.x
         from numpy.core import _multiarray_umath as umath
-    library = ctypes.CDLL(umath.__file__)
+    try:
+        return ctypes.CDLL(umath.__file__)
+    except OSError:
+        return None
+
+
+def _numpy_openblas():
+    """The OpenBLAS numpy's products run on, or None."""
+    library = numpy_library()
     for get, set_ in _OPENBLAS_SYMBOLS:
-        if hasattr(library, get) and hasattr(library, set_):
+        if library is not None and hasattr(library, get) and hasattr(library, set_):
             return _OpenBLAS(getattr(library, get), getattr(library, set_))
     return None
 

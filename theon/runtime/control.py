@@ -2,6 +2,7 @@
 (``Executable``s built from the step's schedules, sharing the function's kernels)."""
 from ..ir.ops.scan import run_loop
 from .executable import Executable, _gatherer
+from .native_loop import NativeLoop
 
 
 def _compiled(schedule, what, addresses, target_name):
@@ -11,9 +12,10 @@ def _compiled(schedule, what, addresses, target_name):
 
 
 class LoopCall:
-    """A loop (``ir.ops.Scan``): ``run_loop`` calling the compiled body once per step."""
+    """A loop (``ir.ops.Scan``): ``run_loop`` calling the compiled body once per step, or
+    its first step, then the rest in one native loop (``runtime/native_loop.py``)."""
 
-    __slots__ = ("op", "body", "inputs", "outputs", "gather", "body_types")
+    __slots__ = ("op", "body", "inputs", "outputs", "gather", "body_types", "native")
 
     def __init__(self, step, addresses, target_name):
         self.op = step.op
@@ -22,10 +24,15 @@ class LoopCall:
         self.inputs = step.inputs
         self.outputs = step.outputs
         self.gather = _gatherer(step.inputs)
+        self.native = NativeLoop.of(self.body, self.op) if target_name == "cpu" else None
 
     def run(self, values):
         n_steps, *arrays = self.gather(values)
-        results = run_loop(self.op, self.body.trusted_call, n_steps, arrays, self.body_types)
+        if self.native is not None:
+            results = self.native.run(self.op, n_steps, arrays, self.body_types)
+        else:
+            results = run_loop(self.op, self.body.trusted_call, n_steps, arrays,
+                               self.body_types)
         for slot, result in zip(self.outputs, results):
             values[slot] = result
 

@@ -25,7 +25,7 @@ class KernelCall:
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
                  "names", "donor", "same_shape", "partial", "step", "target_name", "reduction",
-                 "into", "address", "single", "gather", "__weakref__")
+                 "into", "address", "whole", "single", "gather", "__weakref__")
 
     def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
@@ -142,6 +142,7 @@ class KernelCall:
         if step.kernel.reduce is not None:
             n_args += 1  # the domain's extents
         serial, parallel = _prototypes(n_args)
+        self.whole = addresses[step.symbol + ".all"]  # (read by runtime/native_loop.py)
         self.serial = serial(addresses[step.symbol + ".all"])
         self.parallel = parallel(addresses[step.symbol])
 
@@ -523,6 +524,15 @@ class Executable:
         if self.any_copy:
             return self._copied_outputs(values)
         return [values[slot] for slot in self.outputs]
+
+    def run_slots(self, args):
+        """Run every step on ``args`` (trusted, as ``trusted_call``) and return the whole
+        slot list: every intermediate array stays, for runners that read them (the native
+        loop takes the shapes of a loop's first step from it)."""
+        values = [*args, *self.tail]
+        for call in self.calls:
+            call.run(values)
+        return values
 
     def trusted_call(self, *args):
         """Like calling, without checking or converting the inputs (PyTensor's

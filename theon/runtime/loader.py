@@ -105,6 +105,37 @@ def load_steps(steps, target_name, name, watch):
         return Loaded(entries, len(missing), from_disk)
 
 
+def load_support(symbol, define, target_name):
+    """The native address of ``symbol``, a function of theon's runtime rather than of a
+    graph (the native loop driver): from this process, the disk cache, or compiled from
+    the module ``define(module)`` fills.  Its cache key is the target's, which names
+    theon's code, so a change to the function's generator compiles it again."""
+    key = cache_key(target_name)
+    with _lock:
+        address = _addresses.get((key, symbol))
+        if address is not None:
+            return address
+        disk = get_cache()
+        if disk is not None:
+            blob = _module_of(disk, disk.get("kernel", kernel_key(key, symbol)))
+            unpacked = _unpack(blob) if blob is not None else None
+            if unpacked is not None and symbol in unpacked[0]:
+                _load_code(unpacked[1], unpacked[0], key, target_name)
+                return _addresses[(key, symbol)]
+        from ..codegen import get_target
+        from ..stopwatch import Stopwatch
+        target = get_target(target_name)
+        module = target.new_module(symbol)
+        define(module)
+        # LLVM's fastest back end: 36 ms instead of 78 for the loop driver, whose time
+        # goes to the kernels it calls (steps measured no slower)
+        compiled = target.compile(module, symbol, Stopwatch(), quick=True)
+        _load_code(compiled.code, compiled.symbols, key, target_name)
+        if disk is not None:
+            _store(disk, compiled, [symbol], key)
+        return _addresses[(key, symbol)]
+
+
 def _load_from_disk(disk, steps, key, target_name, watch):
     """(steps still missing, kernels loaded) after trying the disk cache for each."""
     still, loaded = [], 0

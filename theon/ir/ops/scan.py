@@ -189,10 +189,29 @@ class Scan(Op):
         return _backward(self, node, grads)
 
 
-def run_loop(op, step, n_steps, arrays, nitsot_types):
+@dataclass
+class LoopState:
+    """Where ``run_loop`` stands after a step, for a ``resume`` that takes over: the loop,
+    its length, the next step ``i``, and its arrays: ``slices`` (sequence, offset) per
+    sequence tap, ``reads`` (body input position, buffer, first row, rows) per state tap,
+    ``writes`` (buffer, window, rows, row shape) per state, ``stacked`` the arrays of the
+    per-step outputs."""
+
+    op: object
+    n: int
+    i: int
+    slices: list
+    reads: list
+    writes: list
+    stacked: list
+
+
+def run_loop(op, step, n_steps, arrays, nitsot_types, resume=None):
     """The outputs of loop ``op``, calling ``step(*body inputs)`` (a list of body outputs)
     once per step.  Shared by the numpy reference and the runtime, which passes the body's
-    compiled function as ``step``.
+    compiled function as ``step``, and may pass ``resume``: after the first step,
+    ``resume(LoopState)`` runs steps from ``state.i`` on by other means (the runtime's
+    native loop) and returns (the next step to run in Python, whether the loop stopped).
 
     Parameters
     ----------
@@ -238,7 +257,8 @@ def run_loop(op, step, n_steps, arrays, nitsot_types):
     stacked = [None] * op.n_nitsot
     first_nitsot = op.n_states
     done = n
-    for i in range(n):
+    i = 0
+    while i < n:
         t = n - 1 - i if op.reverse else i
         # (row, ...) is a view even of a vector's entry: a 0-d array, never a numpy scalar
         for index, (sequence, offset) in enumerate(slices):
@@ -265,6 +285,12 @@ def run_loop(op, step, n_steps, arrays, nitsot_types):
         if op.until and results[-1]:
             done = i + 1
             break
+        i += 1
+        if resume is not None and i == 1 < n:
+            i, stopped = resume(LoopState(op, n, i, slices, reads, writes, stacked))
+            if stopped:
+                done = i
+                break
     outputs = []
     for state, (buffer, window, size, _) in enumerate(writes):
         if op.state_history[state]:

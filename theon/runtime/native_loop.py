@@ -34,7 +34,6 @@ from ..ir.ops.reduce import identity
 from ..ir.ops.scan import run_loop
 from ..ir.ops.shape import Shape
 from . import blas, threads
-from .executable import KernelCall
 
 _DRIVE = ctypes.PYFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                            ctypes.c_void_p)
@@ -133,6 +132,7 @@ class _Program:
     def __init__(self):
         self.words = []
         self.keep = []
+        self.multiply_adds = 0  # of the largest product (BLAS threads: runtime/blas.py)
 
     def emit(self, *words):
         self.words.extend(int(word) for word in words)
@@ -185,7 +185,6 @@ class _Writer:
         self.loop, self.state, self.values = loop, state, values
         self.schedule = loop.body.schedule
         self.program = _Program()
-        self.program.multiply_adds = 0
         self.objects = {}   # slot -> the array object the driver passes for it
         self.moving = set()  # slots whose data pointer the program moves
 
@@ -264,6 +263,8 @@ class _Writer:
                     self.values[slot].shape == row.shape:
                 self.program.moved(row, *place)
                 redirected[slot] = row
+        # row objects of their own for the copies: a slot computed into one row may also
+        # be copied into another
         self.targets = self._targets()
         return redirected
 
@@ -300,8 +301,6 @@ class _Writer:
         return np.empty(first.shape, first.dtype)
 
     def _kernel(self, step, call, redirected):
-        if not isinstance(call, KernelCall):
-            raise _NotNative
         program = self.program
         args = [self.objects[slot] for slot in step.inputs]
         kernel = step.kernel

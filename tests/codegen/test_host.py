@@ -37,12 +37,18 @@ def test_source_checkout_is_named_by_the_code_that_makes_cache_entries(tmp_path)
     assert fingerprint_of(package) != before
 
 
+def _record(root, text):
+    """pip's RECORD of this theon version next to the package under ``root``."""
+    record = root / f"theon-{__version__}.dist-info" / "RECORD"
+    record.parent.mkdir()
+    record.write_text(text)
+    return record
+
+
 def test_installed_package_is_named_by_its_record(tmp_path):
     package = _package(tmp_path)
     checkout = fingerprint_of(package)
-    record = tmp_path / f"theon-{__version__}.dist-info" / "RECORD"
-    record.parent.mkdir()
-    record.write_text("theon/codegen/host.py,sha256=abc,10\n")
+    record = _record(tmp_path, "theon/codegen/host.py,sha256=abc,10\n")
     installed = fingerprint_of(package)
     assert installed != checkout
     _edit(package / "codegen" / "host.py", "# not read: the record names the install\n")
@@ -54,9 +60,7 @@ def test_installed_package_is_named_by_its_record(tmp_path):
 def test_record_of_another_distribution_is_ignored(tmp_path):
     package = _package(tmp_path)
     checkout = fingerprint_of(package)
-    record = tmp_path / f"theon-{__version__}.dist-info" / "RECORD"
-    record.parent.mkdir()
-    record.write_text("other/module.py,sha256=abc,10\n")
+    _record(tmp_path, "other/module.py,sha256=abc,10\n")
     assert fingerprint_of(package) == checkout
 
 

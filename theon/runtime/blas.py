@@ -63,8 +63,10 @@ def numpy_library():
 def _numpy_openblas():
     """The OpenBLAS numpy's products run on, or None."""
     library = numpy_library()
+    if library is None:
+        return None
     for get, set_ in _OPENBLAS_SYMBOLS:
-        if library is not None and hasattr(library, get) and hasattr(library, set_):
+        if hasattr(library, get) and hasattr(library, set_):
             return _OpenBLAS(getattr(library, get), getattr(library, set_))
     return None
 

@@ -143,7 +143,7 @@ class KernelCall:
             n_args += 1  # the domain's extents
         serial, parallel = _prototypes(n_args)
         self.whole = addresses[step.symbol + ".all"]  # (read by runtime/native_loop.py)
-        self.serial = serial(addresses[step.symbol + ".all"])
+        self.serial = serial(self.whole)
         self.parallel = parallel(addresses[step.symbol])
 
     def _rerun_refused(self, args, status):

@@ -116,12 +116,10 @@ def load_support(symbol, define, target_name):
         if address is not None:
             return address
         disk = get_cache()
-        if disk is not None:
-            blob = _module_of(disk, disk.get("kernel", kernel_key(key, symbol)))
-            unpacked = _unpack(blob) if blob is not None else None
-            if unpacked is not None and symbol in unpacked[0]:
-                _load_code(unpacked[1], unpacked[0], key, target_name)
-                return _addresses[(key, symbol)]
+        unpacked = _cached_object(disk, key, symbol) if disk is not None else None
+        if unpacked is not None:
+            _load_code(unpacked[1], unpacked[0], key, target_name)
+            return _addresses[(key, symbol)]
         from ..codegen import get_target
         from ..stopwatch import Stopwatch
         target = get_target(target_name)
@@ -143,9 +141,8 @@ def _load_from_disk(disk, steps, key, target_name, watch):
         if (key, step.symbol) in _addresses:
             loaded += 1  # it came with the object of an earlier kernel
             continue
-        blob = _module_of(disk, disk.get("kernel", kernel_key(key, step.symbol)))
-        unpacked = _unpack(blob) if blob is not None else None
-        if unpacked is None or step.symbol not in unpacked[0]:
+        unpacked = _cached_object(disk, key, step.symbol)
+        if unpacked is None:
             still.append(step)
             continue
         with watch("load"):
@@ -276,6 +273,16 @@ def _load_code(code, symbols, key, target_name):
     for call, symbol in moved:
         call.upgrade(symbol, {s: addresses[s] for s in (symbol, symbol + ".all")
                               if s in addresses})
+
+
+def _cached_object(disk, key, symbol):
+    """(symbols, object code) of the disk cache's module defining ``symbol`` for the
+    target ``key``; None when it is missing, damaged or does not define it."""
+    blob = _module_of(disk, disk.get("kernel", kernel_key(key, symbol)))
+    unpacked = _unpack(blob) if blob is not None else None
+    if unpacked is None or symbol not in unpacked[0]:
+        return None
+    return unpacked
 
 
 def _module_of(disk, reference):

@@ -19,7 +19,8 @@ in vector form.
 from llvmlite import ir
 
 from ..ir import TensorType, dtypes, scalar
-from .body import constant, emit_body
+from .body import emit_body
+from .combine import accumulate_dtype, combine, identity_constant
 from .external import module_text
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
 from .llvm import (CODEGEN_LEVEL, PIPELINE, QUICK_CODEGEN_LEVEL, QUICK_PIPELINE, binding,
@@ -66,7 +67,7 @@ class CpuTarget(Target):
         element type."""
         width = max(dtypes.itemsize(n.dtype) for n in scalar.topological(kernel.body))
         width = max([width] + [dtypes.itemsize(t.dtype) for t in kernel.in_types])
-        if _widened(kernel):
+        if kernel.reduce is not None and accumulate_dtype(kernel) == "float64":
             width = 8  # float32 sums accumulate in float64 lanes
         return max(1, vector_bytes() // width)
 
@@ -419,13 +420,6 @@ def _output_types(kernel):
     return (TensorType(kernel.out_types[0].dtype, shape),)
 
 
-def _widened(kernel):
-    """Whether a reduction accumulates in float64 while its output is float32: a sum of 1e7
-    float32 values then loses nothing to the accumulation order."""
-    return kernel.reduce is not None and kernel.reduce[0] == "add" and \
-        kernel.out_types[0].dtype == "float32"
-
-
 def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
     """The innermost axis of a reduction over [start, stop): whole vectors and one masked
     vector folded into a vector accumulator then into the output element (inner axis
@@ -433,8 +427,8 @@ def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
     combiner, axes, _ = kernel.reduce
     out = views[-1]
     dtype = kernel.out_types[0].dtype
-    accumulate = "float64" if _widened(kernel) else dtype
-    identity = _identity(combiner, accumulate, lanes)
+    accumulate = accumulate_dtype(kernel)
+    identity = identity_constant(combiner, accumulate, lanes)
     count = builder.sub(stop, start)
     full_stop = builder.add(start, builder.and_(count, I64(-lanes)))
     remaining = builder.sub(stop, full_stop)
@@ -447,7 +441,7 @@ def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
         def fold(index, mask):
             value = _reduced_value(builder, kernel, views, bases, index, lanes, mask,
                                    accumulate, identity)
-            builder.store(_combine(builder, combiner, accumulate,
+            builder.store(combine(builder, combiner, accumulate,
                                    builder.load(slot, typ=identity.type), value), slot)
 
         _over_vectors(builder, start, full_stop, remaining, tail_mask, lanes, fold)
@@ -455,15 +449,15 @@ def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
         if accumulate != dtype:
             total = builder.fptrunc(total, register_type(dtype))
         current = out.load(bases[-1], I64(0), 1, None)
-        result = _combine(builder, combiner, dtype, _extract(builder, current), total)
+        result = combine(builder, combiner, dtype, _extract(builder, current), total)
         out.store(_splat(builder, result, 1), bases[-1], I64(0), None)
         return
 
     def fold_row(index, mask):
         value = _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype,
-                               _identity(combiner, dtype, lanes))
+                               identity_constant(combiner, dtype, lanes))
         current = out.load(bases[-1], index, lanes, mask)
-        out.store(_combine(builder, combiner, dtype, current, value), bases[-1], index, mask)
+        out.store(combine(builder, combiner, dtype, current, value), bases[-1], index, mask)
 
     _over_vectors(builder, start, full_stop, remaining, tail_mask, lanes, fold_row)
 
@@ -490,29 +484,6 @@ def _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype, ide
     return value
 
 
-def _identity(combiner, dtype, lanes):
-    from ..ir.ops.reduce import identity
-    return constant(identity(combiner, dtype), dtype, lanes)
-
-
-def _combine(builder, combiner, dtype, a, b):
-    """``a`` combined with ``b`` (scalars or vectors of ``dtype``)."""
-    if dtype == dtypes.BOOL:  # on bools min and * are and; max and + are or
-        if combiner in ("and", "minimum", "mul"):
-            return builder.and_(a, b)
-        return builder.or_(a, b)
-    floats = dtype in dtypes.FLOATS
-    if combiner == "add":
-        return builder.fadd(a, b) if floats else builder.add(a, b)
-    if combiner == "mul":
-        return builder.fmul(a, b) if floats else builder.mul(a, b)
-    if floats:
-        name = "llvm.maximum" if combiner == "maximum" else "llvm.minimum"
-        return _call_intrinsic(builder, name, [a, b])
-    compare = builder.icmp_signed if dtypes.is_signed(dtype) else builder.icmp_unsigned
-    return builder.select(compare(">" if combiner == "maximum" else "<", a, b), a, b)
-
-
 def _horizontal(builder, combiner, dtype, vector):
     """The lanes of ``vector`` folded into one value, by halving (log2(lanes) steps)."""
     lanes = vector.type.count
@@ -522,18 +493,13 @@ def _horizontal(builder, combiner, dtype, vector):
             ir.VectorType(I32, half), list(range(half))))
         high = builder.shuffle_vector(vector, vector, ir.Constant(
             ir.VectorType(I32, half), list(range(half, lanes))))
-        vector = _combine(builder, combiner, dtype, low, high)
+        vector = combine(builder, combiner, dtype, low, high)
         lanes = half
     return builder.extract_element(vector, I32(0))
 
 
 def _extract(builder, vector):
     return builder.extract_element(vector, I32(0))
-
-
-def _call_intrinsic(builder, name, args):
-    from .body import _intrinsic as overloaded
-    return overloaded(builder, name, args)
 
 
 def _emit_elements(builder, kernel, views, bases, index, lanes, mask):

@@ -1,6 +1,7 @@
-"""CUDA code generation without a GPU: every elementwise op, in every dtype it takes, is
-lowered to PTX by the CUDA target and assembled by NVIDIA's ``ptxas`` for sm_80 and sm_90.
-Launching the code needs a GPU and is tested elsewhere (marker ``cuda``)."""
+"""CUDA code generation without a GPU: every elementwise op, in every dtype it takes, and
+every reduction (each combiner, dtype and kind of axis set) is lowered to PTX by the CUDA
+target and assembled by NVIDIA's ``ptxas`` for sm_80 and sm_90.  What the kernels compute
+is checked in ``test_cuda_kernels.py`` (SIMT interpreter) and on a GPU (marker ``cuda``)."""
 import shutil
 import subprocess
 
@@ -58,6 +59,44 @@ def test_every_op_assembles_with_ptxas(dtype, arch, tmp_path):
     for step in steps:
         assert f".entry {step.symbol}(" in ptx
     result = _assemble(compiled.code, arch, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _reduction_steps(dtype):
+    """One schedule step per reduction of a ``dtype`` tensor3: each combiner that takes it,
+    over the inner axis, an outer axis, two axes and all, with and without keepdims; and
+    a reduction fusing an elementwise producer."""
+    from theon.ir.ops.reduce import Reduce
+    x = Node.make(ir.Input.new(TensorType(dtype, (None, None, None)), "x"))
+    outputs = []
+    for combiner in ("add", "mul", "maximum", "minimum", "and", "or"):
+        logical = combiner in ("and", "or")
+        if logical and dtype != "bool":
+            continue
+        out_dtype = "bool" if logical else ("int64" if dtype in ("int32", "uint8", "bool")
+                                            and combiner in ("add", "mul") else dtype)
+        source = x if out_dtype == dtype else Node.make(ir.cast_op(out_dtype), (x,))
+        for axes, keepdims in (((2,), False), ((0,), True), ((0, 2), False),
+                               ((0, 1, 2), False)):
+            outputs.append(Node.make(Reduce(combiner, axes, keepdims, out_dtype), (source,)))
+    if dtype in ("float32", "float64"):
+        square = Node.make(ELEMENTWISE["mul"], (x, x))
+        outputs.append(Node.make(Reduce("add", (1,), False, dtype), (square,)))
+    schedule, _ = run_pipeline(ir.Graph((x,), tuple(outputs)))
+    return [step for step in schedule.steps if getattr(step, "kernel", None) is not None
+            and step.kernel.reduce is not None]
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_reduction_assembles_with_ptxas(dtype, arch, tmp_path):
+    steps = list({step.symbol: step for step in _reduction_steps(dtype)}.values())
+    assert len(steps) >= 4
+    ptx = compile_steps(steps, get_target("cuda", arch), f"reductions_{dtype}",
+                        Stopwatch()).code
+    text = ptx.decode()
+    assert "shfl.sync.bfly.b32" in text and "bar.sync" in text and "atom.global.add" in text
+    result = _assemble(ptx, arch, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
 
 

@@ -13,13 +13,13 @@ broadcast along), and the number of elements.
 """
 from llvmlite import ir
 
-from ..ir import CompileError, dtypes
 from .body import emit_body
 from .external import module_text
 from .llvm import nvptx_machine, optimize, parse_and_verify
 from .loops import for_range
+from .nvptx import (broadcasts, element, load, offset, special_register, store,
+                    unflatten)
 from .target import CompiledModule, Target
-from .types import memory_type
 
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
@@ -39,14 +39,15 @@ class CudaTarget(Target):
         self.arch = arch
 
     def define_kernel(self, module, step):
-        """Emit ``step.symbol`` as a grid-stride ``ptx_kernel`` over the flattened domain."""
+        """Emit ``step.symbol``: a grid-stride ``ptx_kernel`` over the flattened domain, or
+        for a reduction kernel the block-level fold of ``cuda_reduce``."""
         kernel = step.kernel
         if kernel.reduce is not None:
-            raise CompileError(f"{kernel.describe()}: reductions are not lowered for CUDA "
-                               "yet (block-level reduction trees are issue #7's)")
+            from .cuda_reduce import define_reduction
+            return define_reduction(module, step, self)
         types = kernel.in_types + kernel.out_types
         ndim = kernel.ndim
-        strided = [[axis for axis in range(ndim) if not _broadcasts(ttype, axis, ndim)]
+        strided = [[axis for axis in range(ndim) if not broadcasts(ttype, axis, ndim)]
                    for ttype in types]
         parameters = [PTR] * len(types) + [I64] * ndim
         parameters += [I64] * sum(len(axes) for axes in strided) + [I64]
@@ -59,35 +60,21 @@ class CudaTarget(Target):
         extents = arguments[len(types):len(types) + ndim]
         stride_values = iter(arguments[len(types) + ndim:-1])
         strides = [{axis: next(stride_values) for axis in axes} for axes in strided]
-        first, stride = self._grid(builder)
+        first, stride = grid_stride(builder)
         with for_range(builder, first, arguments[-1], "i", step=stride) as flat:
-            index = _unflatten(builder, flat, extents)
-            addresses = [_element(builder, pointer, ttype, axes, index)
-                         for pointer, ttype, axes in zip(pointers, types, strides)]
+            index = dict(enumerate(unflatten(builder, flat, extents)))
+            addresses = [element(builder, pointer, ttype.dtype, offset(builder, own, index))
+                         for pointer, ttype, own in zip(pointers, types, strides)]
 
-            def load(position, dtype):
-                return _load(builder, addresses[position], types[position])
+            def read(position, dtype):
+                return load(builder, addresses[position], types[position].dtype)
 
-            values = emit_body(builder, kernel.body, load, self)
+            values = emit_body(builder, kernel.body, read, self)
             for position, value in enumerate(values):
                 slot = len(kernel.in_types) + position
-                _store(builder, value, addresses[slot], types[slot])
+                store(builder, value, addresses[slot], types[slot].dtype)
         builder.ret_void()
         return function
-
-    def _grid(self, builder):
-        """(first element of this thread, elements between its turns): the grid stride."""
-        def read(register):
-            name = f"llvm.nvvm.read.ptx.sreg.{register}"
-            function = builder.module.globals.get(name)
-            if function is None:
-                function = ir.Function(builder.module, ir.FunctionType(I32, []), name)
-            return builder.zext(builder.call(function, []), I64)
-
-        thread, block = read("tid.x"), read("ctaid.x")
-        block_size, grid_size = read("ntid.x"), read("nctaid.x")
-        first = builder.add(builder.mul(block, block_size), thread)
-        return first, builder.mul(grid_size, block_size)
 
     def compile(self, module, name, watch, quick=False):
         """Verify, optimise and emit ``module`` as PTX text for this architecture (one tier:
@@ -121,38 +108,12 @@ def _on_gpu(callee):
     return callee.startswith(_GPU_INTRINSICS)
 
 
-def _broadcasts(ttype, axis, ndim):
-    """Whether an array of ``ttype`` is read with stride 0 along domain ``axis``."""
-    own = axis - (ndim - ttype.ndim)
-    return own < 0 or ttype.shape[own] == 1
+def grid_stride(builder):
+    """(first element of this thread, elements between its turns): the grid stride."""
+    def read(register):
+        return builder.zext(special_register(builder, register), I64)
 
-
-def _unflatten(builder, flat, extents):
-    """The domain index of element number ``flat`` (row-major), one i64 per axis."""
-    index = [None] * len(extents)
-    rest = flat
-    for axis in reversed(range(len(extents))):
-        index[axis] = builder.urem(rest, extents[axis])
-        rest = builder.udiv(rest, extents[axis])
-    return index
-
-
-def _element(builder, pointer, ttype, strides, index):
-    """Address of the element of an array at domain ``index`` (in elements, via GEP)."""
-    offset = I64(0)
-    for axis, stride in strides.items():
-        offset = builder.add(offset, builder.mul(index[axis], stride))
-    return builder.gep(pointer, [offset], source_etype=memory_type(ttype.dtype))
-
-
-def _load(builder, address, ttype):
-    value = builder.load(address, typ=memory_type(ttype.dtype), align=dtypes.itemsize(ttype.dtype))
-    if ttype.dtype == dtypes.BOOL:
-        return builder.icmp_unsigned("!=", value, ir.Constant(value.type, 0))
-    return value
-
-
-def _store(builder, value, address, ttype):
-    if ttype.dtype == dtypes.BOOL:
-        value = builder.zext(value, memory_type(ttype.dtype))
-    builder.store(value, address, align=dtypes.itemsize(ttype.dtype))
+    thread, block = read("tid.x"), read("ctaid.x")
+    block_size, grid_size = read("ntid.x"), read("nctaid.x")
+    first = builder.add(builder.mul(block, block_size), thread)
+    return first, builder.mul(grid_size, block_size)

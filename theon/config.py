@@ -6,6 +6,7 @@ does not silently leave a default in place.
 """
 import contextlib
 import os
+import re
 
 _BOOLEAN = {"1": True, "true": True, "yes": True, "on": True,
             "0": False, "false": False, "no": False, "off": False, "": False}
@@ -29,6 +30,13 @@ def _parse_float_x(name, text):
 def _parse_target(name, text):
     if text not in ("cpu", "cuda"):
         raise ValueError(f"config.{name}: expected 'cpu' or 'cuda', got {text!r}")
+    return text
+
+
+def _parse_cuda_arch(name, text):
+    if re.fullmatch(r"sm_\d{2,3}a?", text) is None:
+        raise ValueError(f"config.{name}: expected a GPU architecture such as 'sm_80' or "
+                         f"'sm_90', got {text!r}")
     return text
 
 
@@ -62,6 +70,9 @@ FLAGS = {
                "dtype of T.matrix() and friends when none is given, and of Python floats "
                "mixed with integers"),
     "target": (_parse_target, "cpu", "backend theon.function compiles for"),
+    "cuda_arch": (_parse_cuda_arch, "sm_80",
+                  "GPU architecture the CUDA target generates PTX for ('sm_80': A100, "
+                  "'sm_90': H100); part of the compile cache's key"),
     "compile_log": (_parse_bool, False, "print one line per compile"),
     "tiered_compile": (_parse_bool, True,
                        "CPU kernels: compile first with LLVM's fastest back end, then swap "

@@ -158,3 +158,69 @@ def test_unwritable_cache_dir_compiles_without_it(tmp_path, monkeypatch):
     np.testing.assert_array_equal(g(np.arange(4, dtype="int32")), np.arange(4) * 5 - 1)
     messages = [str(w.message) for w in caught if "disk cache" in str(w.message)]
     assert len(messages) <= 1
+
+
+CUDA_PROGRAM = textwrap.dedent("""
+    import json, sys
+    import theon, theon.tensor as T
+    x, y = T.fvector('x'), T.fvector('y')
+    f = theon.function([x, y], [T.exp(-x * x) * T.sin(y) + T.log1p(abs(y)) * 0.5, T.sum(x)],
+                       target='cuda')
+    llvm_imported = "llvmlite.binding" in sys.modules
+    print(json.dumps({"cache": f.report.cache, "compiled": f.report.kernels_compiled,
+                      "cached": f.report.kernels_cached, "ptx": f.source('ptx'),
+                      "asm": f.source('asm') == f.source('ptx'),
+                      "opt": "ptx_kernel" in f.source('opt'),
+                      "llvm_imported": llvm_imported or "llvmlite.binding" in sys.modules}))
+""")
+
+
+def _run_cuda(cache_dir, **env):
+    environ = dict(os.environ, PYTHONPATH=str(ROOT), THEON_CACHE_DIR=str(cache_dir), **env)
+    result = subprocess.run([sys.executable, "-c", CUDA_PROGRAM], capture_output=True,
+                            text=True, env=environ, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_ptx_is_cached_on_disk_per_gpu_architecture(tmp_path):
+    first = _run_cuda(tmp_path)
+    second = _run_cuda(tmp_path)
+    assert (first["cache"], first["compiled"], first["cached"]) == ("miss", 2, 0)
+    assert (second["cache"], second["compiled"], second["cached"]) == ("disk", 0, 2)
+    assert second["ptx"] == first["ptx"] and ".target sm_80" in first["ptx"]
+    assert second["asm"] and second["opt"] and not second["llvm_imported"]
+    other = _run_cuda(tmp_path, THEON_FLAGS="cuda_arch=sm_90")
+    assert other["cache"] == "miss" and ".target sm_90" in other["ptx"]
+    assert _run_cuda(tmp_path, THEON_FLAGS="cuda_arch=sm_90")["cache"] == "disk"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_damaged_ptx_entry_is_rebuilt(tmp_path, damage):
+    first = _run_cuda(tmp_path)
+    (entry,) = [p for p in (tmp_path / "v1" / "ptx").rglob("*") if p.is_file()]
+    data = entry.read_bytes()
+    if damage == "truncate":
+        entry.write_bytes(data[: len(data) // 2])
+    else:  # an intact entry whose payload is not a module of PTX
+        key = entry.name
+        entry.write_bytes(disk_cache.encode_entry("ptx", key, b"no symbols and no length"))
+    rebuilt = _run_cuda(tmp_path)
+    assert rebuilt["cache"] == "miss" and rebuilt["ptx"] == first["ptx"]
+    assert _run_cuda(tmp_path)["cache"] == "disk"
+
+
+def test_cuda_compile_of_a_rebuilt_graph_is_a_memory_hit():
+    def build():
+        x = T.fmatrix("x")
+        return theon.function([x], T.nnet.softmax(x) * 2, target="cuda")
+
+    first, second = build(), build()
+    assert second.report.cache == "memory" and second.report.kernels_compiled == 0
+    assert second.source("ptx") == first.source("ptx")
+
+
+def test_cuda_arch_flag_is_checked():
+    with pytest.raises(ValueError, match=r"config.cuda_arch: expected a GPU architecture "
+                                         r"such as 'sm_80' or 'sm_90', got 'ampere'"):
+        theon.config.cuda_arch = "ampere"

@@ -6,8 +6,6 @@ how a module becomes bytes.  The body emitter (``body.py``) never asks which tar
 """
 from dataclasses import dataclass
 
-from llvmlite import ir
-
 
 @dataclass
 class CompiledModule:
@@ -49,6 +47,7 @@ class Target:
 
     def new_module(self, name):
         """An empty llvmlite module for this target."""
+        from llvmlite import ir  # here: a process loading cached code never needs it
         module = ir.Module(name=name)
         module.triple = self.triple
         return module
@@ -66,6 +65,7 @@ class Target:
         name = f"llvm.{kind}.sat.{_type_suffix(to)}.{_type_suffix(value.type)}"
         function = builder.module.globals.get(name)
         if function is None:
+            from llvmlite import ir
             function = ir.Function(builder.module, ir.FunctionType(to, [value.type]), name)
         return builder.call(function, [value])
 

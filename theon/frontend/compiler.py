@@ -73,15 +73,67 @@ def compile_graph(graph, target_name, name, watch):
                     _count_kernels(schedule) - loaded.compiled, nodes)
 
 
-def compile_graph_to_ptx(graph, name, watch):
-    """(Schedule, CompiledModule of PTX) for ``graph`` on the CUDA target.  Generating PTX
-    needs only llvmlite; loading and launching it is the CUDA runtime's job (issue #7)."""
+def compile_graph_to_ptx(graph, name, watch, arch):
+    """(Compiled, CompiledModule of PTX) for ``graph`` on the CUDA target for GPU
+    architecture ``arch``, from the cheapest place that has it: this process, the disk
+    cache (the schedule and the module's PTX, keyed by ``arch``), or the passes and LLVM.
+    Generating PTX needs only llvmlite; loading and launching it is the CUDA runtime's."""
+    with watch("build"):
+        key = ir.graph_digest(graph, extra=cache_key("cuda") + (arch,))
+    with _memory_lock:
+        hit = _memory.get(key)
+    if hit is not None:
+        schedule, ptx = hit
+        return Compiled(schedule, {}, "memory", 0, len(ptx.symbols)), ptx
+    disk = get_cache()
+    with watch("load"):
+        schedule = _schedule_from_disk(disk, key)
+        blob = disk.get("ptx", key) if schedule is not None else None
+        ptx = decode_ptx(blob) if blob is not None else None
+    if ptx is not None:
+        compiled = Compiled(schedule, {}, "disk", 0, len(ptx.symbols))
+    else:
+        schedule, nodes = _run_passes(graph, watch)
+        ptx = ptx_of(schedule, arch, name, watch)
+        compiled = Compiled(schedule, {}, "miss", len(ptx.symbols), 0, nodes)
+        if disk is not None:
+            with watch("store"):
+                disk.put("graph", key, dumps_schedule(schedule))
+                disk.put("ptx", key, encode_ptx(ptx))
+    with _memory_lock:
+        _memory[key] = (schedule, ptx)
+    return compiled, ptx
+
+
+def ptx_of(schedule, arch, name, watch):
+    """The CompiledModule of PTX for ``arch`` holding every kernel of ``schedule``."""
     from ..codegen import compile_steps, get_target
-    schedule, nodes = _run_passes(graph, watch)
     steps = {s.symbol: s for s in schedule.kernel_steps()}
-    target = get_target("cuda")
-    ptx = compile_steps(list(steps.values()), target, name or "function", watch)
-    return Compiled(schedule, {}, "miss", len(steps), 0, nodes), ptx
+    return compile_steps(list(steps.values()), get_target("cuda", arch), name or "function",
+                         watch)
+
+
+def encode_ptx(module):
+    """The bytes of a disk-cache entry for a module of PTX: its kernel symbols on one line,
+    the PTX's length on the next, then the PTX and the optimised LLVM IR it came from (what
+    ``f.source('opt')`` shows and what the SIMT tests interpret)."""
+    return b"%s\n%d\n%s%s" % (" ".join(module.symbols).encode(), len(module.code),
+                              module.code, module.optimized_ir.encode())
+
+
+def decode_ptx(blob):
+    """The CompiledModule of a disk-cache entry made by ``encode_ptx`` (None if it is not
+    one: the entry is then rebuilt)."""
+    try:
+        symbols, length, rest = blob.split(b"\n", 2)
+        length = int(length)
+        code, optimized = rest[:length], rest[length:].decode()
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    if len(code) != length:
+        return None
+    from ..codegen.target import CompiledModule
+    return CompiledModule("cuda", tuple(symbols.decode().split()), code, "", optimized)
 
 
 def _schedule_from_disk(disk, key):

@@ -151,6 +151,12 @@ class Function:
         if kind not in ("llvm", "opt", "asm"):
             raise ValueError(f"source: kind {kind!r}; expected 'ir', 'llvm', 'opt', 'asm' "
                              "or 'ptx'")
+        if self._target_name == "cuda" and kind in ("opt", "asm"):
+            ptx = self._executable.ptx  # kept with the PTX in the caches
+            if kind == "asm":
+                return ptx.code.decode()
+            if ptx.optimized_ir:
+                return ptx.optimized_ir
         from ..codegen import compile_steps, get_target
         target = get_target(self._target_name)
         steps = {s.symbol: s for s in self.schedule.kernel_steps()}
@@ -261,7 +267,7 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     watch.stages["build"] = time.perf_counter() - start
     target_name = target or config.target
     if target_name == "cuda":
-        compiled, ptx = compile_graph_to_ptx(graph, name, watch)
+        compiled, ptx = compile_graph_to_ptx(graph, name, watch, config.cuda_arch)
         executable = _NoCudaRuntime(compiled.schedule, ptx)
     elif target_name == "cpu":
         compiled = compile_graph(graph, target_name, name, watch)

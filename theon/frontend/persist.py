@@ -138,11 +138,10 @@ def function_from_parts(parts):
                                 parts.allow_input_downcast, "cpu", parts.inplace_pairs)
         compiled = loaded.compiled
     elif parts.target == "cuda":
-        from ..codegen import compile_steps, get_target
-        steps = {step.symbol: step for step in schedule.kernel_steps()}
-        ptx = compile_steps(list(steps.values()), get_target("cuda"), name, watch)
+        from .compiler import ptx_of
+        ptx = ptx_of(schedule, config.cuda_arch, name, watch)
         executable = _NoCudaRuntime(schedule, ptx)
-        compiled = len(steps)
+        compiled = len(ptx.symbols)
     else:
         raise SerializationError(f"a stored function for target {parts.target!r}; this theon "
                                  "knows 'cpu' and 'cuda'")

@@ -17,13 +17,10 @@ from .body import emit_body
 from .external import module_text
 from .llvm import nvptx_machine, optimize, parse_and_verify
 from .loops import for_range
-from .nvptx import (broadcasts, element, load, offset, special_register, store,
-                    unflatten)
+from .nvptx import define_entry, element, load, offset, special_register, store, unflatten
 from .target import CompiledModule, Target
 
-I32 = ir.IntType(32)
 I64 = ir.IntType(64)
-PTR = ir.PointerType()
 
 DEFAULT_ARCH = "sm_80"
 
@@ -46,23 +43,12 @@ class CudaTarget(Target):
             from .cuda_reduce import define_reduction
             return define_reduction(module, step, self)
         types = kernel.in_types + kernel.out_types
-        ndim = kernel.ndim
-        strided = [[axis for axis in range(ndim) if not broadcasts(ttype, axis, ndim)]
-                   for ttype in types]
-        parameters = [PTR] * len(types) + [I64] * ndim
-        parameters += [I64] * sum(len(axes) for axes in strided) + [I64]
-        function = ir.Function(module, ir.FunctionType(ir.VoidType(), parameters),
-                               name=step.symbol)
-        function.calling_convention = "ptx_kernel"
-        builder = ir.IRBuilder(function.append_basic_block("entry"))
-        arguments = list(function.args)
-        pointers = arguments[:len(types)]
-        extents = arguments[len(types):len(types) + ndim]
-        stride_values = iter(arguments[len(types) + ndim:-1])
-        strides = [{axis: next(stride_values) for axis in axes} for axes in strided]
+        entry = define_entry(module, step.symbol, types, kernel.ndim, trailing=[I64])
+        builder, pointers, strides = entry.builder, entry.pointers, entry.strides
+        (elements,) = entry.trailing
         first, stride = grid_stride(builder)
-        with for_range(builder, first, arguments[-1], "i", step=stride) as flat:
-            index = dict(enumerate(unflatten(builder, flat, extents)))
+        with for_range(builder, first, elements, "i", step=stride) as flat:
+            index = dict(enumerate(unflatten(builder, flat, entry.extents)))
             addresses = [element(builder, pointer, ttype.dtype, offset(builder, own, index))
                          for pointer, ttype, own in zip(pointers, types, strides)]
 
@@ -74,7 +60,7 @@ class CudaTarget(Target):
                 slot = len(kernel.in_types) + position
                 store(builder, value, addresses[slot], types[slot].dtype)
         builder.ret_void()
-        return function
+        return entry.function
 
     def compile(self, module, name, watch, quick=False):
         """Verify, optimise and emit ``module`` as PTX text for this architecture (one tier:

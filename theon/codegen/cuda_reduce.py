@@ -34,13 +34,12 @@ from ..ir import dtypes
 from .body import emit_body
 from .combine import accumulate_dtype, combine, identity_constant
 from .loops import entry_alloca, for_range
-from .nvptx import (WARP, barrier, broadcasts, device_fence, element, load, offset,
+from .nvptx import (WARP, barrier, define_entry, device_fence, element, load, offset,
                     shuffle_xor, special_register, store, unflatten)
 from .types import memory_type, register_type
 
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
-PTR = ir.PointerType()
 SHARED = 3  # NVPTX's address space of block-shared memory
 MAX_WARPS = 1024 // WARP  # warps in the largest block
 
@@ -63,21 +62,12 @@ def define_reduction(module, step, target):
     ndim = kernel.ndim
     kept_axes = [axis for axis in range(ndim) if axis not in reduced_axes]
     types = kernel.in_types + (output_type(kernel),)
-    strided = [[axis for axis in range(ndim) if not broadcasts(ttype, axis, ndim)]
-               for ttype in types]
-    parameters = [PTR] * (len(types) + 2) + [I64] * ndim
-    parameters += [I64] * sum(len(axes) for axes in strided) + [I64, I64, I32]
-    function = ir.Function(module, ir.FunctionType(ir.VoidType(), parameters),
-                           name=step.symbol)
-    function.calling_convention = "ptx_kernel"
-    builder = ir.IRBuilder(function.append_basic_block("entry"))
-    arguments = list(function.args)
-    pointers = arguments[:len(types)]
-    scratch, arrivals = arguments[len(types):len(types) + 2]
-    extents = arguments[len(types) + 2:len(types) + 2 + ndim]
-    *stride_values, n_out, n_red, group = arguments[len(types) + 2 + ndim:]
-    stride_values = iter(stride_values)
-    strides = [{axis: next(stride_values) for axis in axes} for axes in strided]
+    entry = define_entry(module, step.symbol, types, ndim, extra_pointers=2,
+                         trailing=[I64, I64, I32])
+    builder, pointers, strides, extents = entry.builder, entry.pointers, entry.strides, \
+        entry.extents
+    scratch, arrivals = entry.extra
+    n_out, n_red, group = entry.trailing
     fold = _Fold(builder, combiner, accumulate_dtype(kernel), module, step.symbol)
 
     thread = special_register(builder, "tid.x")
@@ -113,7 +103,7 @@ def define_reduction(module, step, target):
                     output, n_out, chunk, chunks)
         barrier(builder)  # shared memory is reused by the next turn
     builder.ret_void()
-    return function
+    return entry.function
 
 
 def _thread_value(builder, kernel, target, fold, pointers, types, strides, bases,

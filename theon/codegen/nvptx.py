@@ -5,6 +5,8 @@ Arrays are addressed in elements: a kernel receives one pointer per array and, f
 array, one i64 element stride per domain axis it does not broadcast along (a dimension of
 static length 1 is read with stride 0, and gets no parameter).
 """
+from dataclasses import dataclass
+
 from llvmlite import ir
 
 from ..ir import dtypes
@@ -12,8 +14,44 @@ from .types import memory_type
 
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
+PTR = ir.PointerType()
 FULL_WARP = 0xFFFFFFFF  # every lane of the warp takes part in a shuffle
 WARP = 32
+
+
+@dataclass
+class Entry:
+    """A kernel entry point being emitted, its parameters by role."""
+
+    function: ir.Function
+    builder: ir.IRBuilder
+    pointers: list   # one per array
+    extra: list      # further pointers (a reduction's workspace)
+    extents: list    # the domain's, one i64 per axis
+    strides: list    # per array, {axis: i64 element stride} for the axes it does not
+    #                  broadcast along
+    trailing: list   # the parameters after the strides
+
+
+def define_entry(module, symbol, types, ndim, extra_pointers=0, trailing=()):
+    """Declare ``ptx_kernel`` ``symbol`` with the parameters every CUDA kernel starts with:
+    one pointer per array of ``types`` and ``extra_pointers`` more, the domain's ``ndim``
+    extents, each array's element strides; then ``trailing`` (llvmlite types)."""
+    strided = [[axis for axis in range(ndim) if not broadcasts(ttype, axis, ndim)]
+               for ttype in types]
+    parameters = [PTR] * (len(types) + extra_pointers) + [I64] * ndim
+    parameters += [I64] * sum(len(axes) for axes in strided) + list(trailing)
+    function = ir.Function(module, ir.FunctionType(ir.VoidType(), parameters), name=symbol)
+    function.calling_convention = "ptx_kernel"
+    builder = ir.IRBuilder(function.append_basic_block("entry"))
+    arguments = iter(function.args)
+
+    def take(count):
+        return [next(arguments) for _ in range(count)]
+
+    pointers, extra, extents = take(len(types)), take(extra_pointers), take(ndim)
+    strides = [dict(zip(axes, take(len(axes)))) for axes in strided]
+    return Entry(function, builder, pointers, extra, extents, strides, take(len(trailing)))
 
 
 def intrinsic(module, name, return_type, argument_types):

@@ -67,7 +67,7 @@ class Module:
         self.ref = llvm.parse_assembly(text)
         self.shared_sizes = {g.name: _type_size(str(g.global_value_type))
                              for g in self.ref.global_variables}
-        self.kernels = {f.name: _Function(f, self) for f in self.ref.functions
+        self.kernels = {f.name: _Function(f) for f in self.ref.functions
                         if not f.is_declaration}
 
     def launch(self, symbol, grid, block, args, block_order=None):
@@ -137,18 +137,11 @@ def _run_block(function, args, grid, position, block, shared):
 class _Function:
     """One kernel, its instructions translated to Python closures once."""
 
-    def __init__(self, ref, module):
-        self.module = module
+    def __init__(self, ref):
         self.arguments = [_key(a) for a in ref.arguments]
         self.argument_types = [str(a.type) for a in ref.arguments]
-        self.blocks = {}
-        self.entry = None
-        for block in ref.blocks:
-            self.blocks[_key(block)] = None
-            if self.entry is None:
-                self.entry = _key(block)
-        for block in ref.blocks:
-            self.blocks[_key(block)] = _Block(block, self)
+        self.blocks = {_key(block): _Block(block) for block in ref.blocks}
+        self.entry = _key(next(iter(ref.blocks)))
 
     def thread(self, args, registers, shared):
         """A generator running one thread: it yields at each barrier and shuffle."""
@@ -184,7 +177,7 @@ class _Context:
 
 
 class _Block:
-    def __init__(self, ref, function):
+    def __init__(self, ref):
         self.phis, self.phi_keys, self.body = [], [], []
         self.terminator = None
         for instruction in ref.instructions:
@@ -195,7 +188,7 @@ class _Block:
             elif opcode in ("br", "ret", "switch", "unreachable"):
                 self.terminator = _terminator(instruction)
             else:
-                kind, operation = _translate(instruction, function)
+                kind, operation = _translate(instruction)
                 key = _key(instruction) if str(instruction.type) != "void" else None
                 self.body.append((key, kind, operation))
 
@@ -204,7 +197,7 @@ def _key(value):
     return ctypes.cast(value._ptr, ctypes.c_void_p).value
 
 
-def _operand(value, function=None):
+def _operand(value):
     """A getter of an operand's value from a thread's registers."""
     kind = value.value_kind.name
     type_name = str(value.type)
@@ -277,7 +270,7 @@ def _resolve(pointer, context):
     return pointer
 
 
-def _translate(instruction, function):
+def _translate(instruction):
     """(kind, operation): kind None for plain instructions, 'shfl' or 'barrier' for the
     collective ones; ``operation(values, context)``."""
     opcode = instruction.opcode

@@ -72,8 +72,7 @@ class _Runner:
             self.module.launch(step.symbol, launch.grid, launch.block, launch.arguments,
                                self._order(launch.grid))
             return outputs
-        from theon.codegen.cuda_reduce import output_type
-        from theon.codegen.combine import accumulate_dtype
+        from theon.codegen.combine import accumulate_dtype, reduced_output_type
         combiner, axes, keepdims = kernel.reduce
         kept = tuple(1 if axis in axes else n for axis, n in enumerate(extents))
         result = np.full(kept, 77, kernel.out_types[0].dtype)
@@ -81,7 +80,7 @@ class _Runner:
         plan = ReductionPlan(plan.group, plan.block, plan.grid, *_counts(extents, axes))
         scratch = np.full(plan.chunks * plan.n_out, 55, accumulate_dtype(kernel))
         arrivals = np.zeros(max(plan.n_out, 1), np.uint32)
-        strides.append(element_strides(output_type(kernel), ndim, result.shape,
+        strides.append(element_strides(reduced_output_type(kernel), ndim, result.shape,
                                        result.strides, result.itemsize))
         launch = reduction_launch(kernel, plan, pointers + [_pointer(result, "output")],
                                   _pointer(scratch, "scratch"), _pointer(arrivals, "arrivals"),

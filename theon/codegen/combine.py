@@ -5,7 +5,7 @@ A reduction kernel folds ``body[0]`` over some axes of its domain with one of th
 combiners of ``ir.ops.reduce.COMBINERS``; each target decides how the folding is spread
 over vector lanes, loops or GPU threads, and uses these to fold.
 """
-from ..ir import dtypes
+from ..ir import TensorType, dtypes
 from .body import _intrinsic, constant
 
 
@@ -15,6 +15,15 @@ def accumulate_dtype(kernel):
     the additions."""
     dtype = kernel.out_types[0].dtype
     return "float64" if kernel.reduce[0] == "add" and dtype == "float32" else dtype
+
+
+def reduced_output_type(kernel):
+    """The type a reduction kernel's output array is passed with: the domain's shape with
+    the reduced axes of length 1 (so read and written with stride 0 along them)."""
+    _, axes, _ = kernel.reduce
+    shape = tuple(1 if axis in axes else length
+                  for axis, length in enumerate(kernel.domain_shape))
+    return TensorType(kernel.out_types[0].dtype, shape)
 
 
 def identity_constant(combiner, dtype, lanes=1):

@@ -18,9 +18,9 @@ in vector form.
 """
 from llvmlite import ir
 
-from ..ir import TensorType, dtypes, scalar
+from ..ir import dtypes, scalar
 from .body import emit_body
-from .combine import accumulate_dtype, combine, identity_constant
+from .combine import accumulate_dtype, combine, identity_constant, reduced_output_type
 from .external import module_text
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
 from .llvm import (CODEGEN_LEVEL, PIPELINE, QUICK_CODEGEN_LEVEL, QUICK_PIPELINE, binding,
@@ -82,7 +82,8 @@ class CpuTarget(Target):
         (int64), since its output lacks the reduced ones; its output is passed with the
         reduced axes kept (length 1) and pre-filled with the combiner's identity."""
         kernel = step.kernel
-        types = kernel.in_types + _output_types(kernel)
+        types = kernel.in_types + (kernel.out_types if kernel.reduce is None
+                                   else (reduced_output_type(kernel),))
         extra = 1 if kernel.reduce is not None else 0
         signature = ir.FunctionType(I32, [PTR] * (len(types) + extra) + [I64, I64])
         function = ir.Function(module, signature, name=step.symbol)
@@ -407,17 +408,6 @@ def _emit_inner(builder, kernel, views, bases, start, stop, lanes):
         limit = _splat(builder, remaining, lanes)
         mask = builder.icmp_signed("<", lane_ids, limit)
         _emit_elements(builder, kernel, views, bases, full_stop, lanes, mask)
-
-
-def _output_types(kernel):
-    """Types of the output arrays a kernel is passed: a reduction's keeps its reduced axes
-    (length 1, so they are read and written with stride 0)."""
-    if kernel.reduce is None:
-        return kernel.out_types
-    _, axes, _ = kernel.reduce
-    shape = tuple(1 if axis in axes else length
-                  for axis, length in enumerate(kernel.domain_shape))
-    return (TensorType(kernel.out_types[0].dtype, shape),)
 
 
 def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):

@@ -32,7 +32,7 @@ from llvmlite import ir
 
 from ..ir import dtypes
 from .body import emit_body
-from .combine import accumulate_dtype, combine, identity_constant
+from .combine import accumulate_dtype, combine, identity_constant, reduced_output_type
 from .loops import entry_alloca, for_range
 from .nvptx import (WARP, barrier, define_entry, device_fence, element, load, offset,
                     shuffle_xor, special_register, store, unflatten)
@@ -44,16 +44,6 @@ SHARED = 3  # NVPTX's address space of block-shared memory
 MAX_WARPS = 1024 // WARP  # warps in the largest block
 
 
-def output_type(kernel):
-    """The type the output array is addressed with: the domain's shape with the reduced axes
-    of length 1 (read and written with stride 0 along them)."""
-    from ..ir import TensorType
-    _, axes, _ = kernel.reduce
-    shape = tuple(1 if axis in axes else length
-                  for axis, length in enumerate(kernel.domain_shape))
-    return TensorType(kernel.out_types[0].dtype, shape)
-
-
 def define_reduction(module, step, target):
     """Emit ``step.symbol``, the reduction kernel of ``step.kernel`` (see the module's
     docstring for what each thread does and the parameters it takes)."""
@@ -61,7 +51,7 @@ def define_reduction(module, step, target):
     combiner, reduced_axes, _ = kernel.reduce
     ndim = kernel.ndim
     kept_axes = [axis for axis in range(ndim) if axis not in reduced_axes]
-    types = kernel.in_types + (output_type(kernel),)
+    types = kernel.in_types + (reduced_output_type(kernel),)
     entry = define_entry(module, step.symbol, types, ndim, extra_pointers=2,
                          trailing=[I64, I64, I32])
     builder, pointers, strides, extents = entry.builder, entry.pointers, entry.strides, \
@@ -214,8 +204,8 @@ class _Fold:
                                  I32(WARP))
         value = self._butterfly(value, in_warp)
         wide = builder.icmp_unsigned(">", group, I32(WARP))
+        warp = builder.lshr(thread, I32(5))
         with builder.if_then(wide):  # the same for every thread: the barrier is reached by all
-            warp = builder.lshr(thread, I32(5))
             with builder.if_then(builder.icmp_unsigned("==", lane, I32(0))):
                 builder.store(self.to_memory(value), self._partial(warp), align=self.itemsize)
         barrier(builder)
@@ -225,7 +215,6 @@ class _Fold:
         first_warp = builder.icmp_unsigned("<", builder.and_(thread, builder.sub(group, I32(1))),
                                            I32(WARP))
         with builder.if_then(builder.and_(wide, first_warp)):  # whole warps: shuffles are safe
-            warp = builder.lshr(thread, I32(5))
             mine = builder.icmp_unsigned("<", lane, warps)
             index = builder.select(mine, builder.add(warp, lane), warp)
             stored = self.from_memory(builder.load(self._partial(index), typ=self.memory,

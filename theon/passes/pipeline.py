@@ -14,6 +14,7 @@ from .branches import lazy_branches
 from .canonicalize import canonicalize
 from .fold_constants import fold_constants
 from .fuse import fuse
+from .gemm import gemm
 from .loops import trim_loop_history
 from .schedule import schedule
 from .stabilize import stabilize
@@ -33,6 +34,7 @@ PIPELINE = (
     Pass("fold_constants", fold_constants),
     Pass("trim_loops", trim_loop_history),
     Pass("lazy_branches", lazy_branches),
+    Pass("gemm", gemm),
     Pass("fuse", fuse),
     Pass("schedule", schedule),
 )

@@ -66,8 +66,8 @@ def schedule(graph):
 
 
 def _compile_body(body):
-    """The schedule of a loop's body or a conditional's side: the whole pipeline, run on
-    its own graph."""
-    from .pipeline import run_pipeline  # the pipeline ends with this pass
-    compiled, _ = run_pipeline(body)
+    """The schedule of a loop's body or a conditional's side: the pipeline, run on its own
+    graph, less ``gemm`` (the native loop driver runs a body's products, not gemm steps)."""
+    from .pipeline import PIPELINE, run_pipeline  # the pipeline ends with this pass
+    compiled, _ = run_pipeline(body, [step for step in PIPELINE if step.name != "gemm"])
     return compiled

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..config import config
 from ..ir import BranchStep, HostStep, KernelStep, LoopStep, ShapeError
-from . import blas, memory, threads
+from ..ir.ops.linalg import Gemm
+from . import blas, gemm, memory, threads
 from .arguments import convert_argument
 from .loader import follow_upgrades
 
@@ -328,6 +329,30 @@ class HostCall:
         values[self.output] = np.asarray(result, dtype=self.dtype)
 
 
+class GemmCall(HostCall):
+    """A ``Gemm`` step (``c + alpha * a @ b``): the product is added by BLAS into a copy of
+    ``c``, or into ``c``'s own array where the in-place plan allows (``into``) and the
+    array suits: C-contiguous, aligned, writeable, of the result's dtype and not
+    overlapping ``a`` or ``b``."""
+
+    __slots__ = ("into",)
+
+    def __init__(self, step, slot_types):
+        super().__init__(step, slot_types)
+        self.into = None  # set by Executable: (slot,) of c when c may become the result
+
+    def run(self, values):
+        c, alpha, a, b = self.gather(values)
+        self.op.check_shapes(c.shape, a.shape, b.shape)
+        if self.into is not None and type(c) is _ARRAY and c.dtype == self.dtype and \
+                c.flags.carray and \
+                not np.may_share_memory(c, a) and not np.may_share_memory(c, b):
+            out = c
+        else:
+            out = np.array(c, dtype=self.dtype, order="C")
+        values[self.output] = gemm.accumulate(out, alpha, a, b)
+
+
 def _make_call(step, addresses, slot_names, slot_types, target_name):
     """The runtime object running ``step``."""
     if isinstance(step, KernelStep):
@@ -336,6 +361,8 @@ def _make_call(step, addresses, slot_names, slot_types, target_name):
         from .control import BranchCall, LoopCall  # (they build Executables of their own)
         call = LoopCall if isinstance(step, LoopStep) else BranchCall
         return call(step, addresses, target_name)
+    if isinstance(step.op, Gemm):
+        return GemmCall(step, slot_types)
     return HostCall(step, slot_types)
 
 
@@ -356,17 +383,19 @@ def _axis_sources(kernel):
 
 
 def _inplace_plan(schedule, updates):
-    """Where updates may be computed in place: {step index: {kernel output position: input
+    """Where updates may be computed in place: {step index: {output position: input
     slot}}.
 
-    The kernel producing an update may write into the updated input's array when nothing
-    needs the old value after that kernel has written: no later step reads the input or a
+    The step producing an update may write into the updated input's array when nothing
+    needs the old value after that step has written: no later step reads the input or a
     view of it, no function output is the input or a view of it (those are copied after
-    the last step), and the kernel itself reads the input only element by element at the
-    index it writes (same rank, not a reduction, not through a view).  A kernel loads every
-    input of an element before it stores that element's outputs, so reading and writing
-    one array at the same index is safe, also when the kernel is split across threads.
-    The update must also be returned only once (not also as an output or another update).
+    the last step), and the step itself reads the input only where it is safe.  A kernel
+    reads it element by element at the index it writes (same rank, not a reduction, not
+    through a view): a kernel loads every input of an element before it stores that
+    element's outputs, so reading and writing one array at the same index is safe, also
+    when the kernel is split across threads.  A host op that accumulates into one of its
+    inputs (``op.overwrites``, as Gemm) reads the updated input only there.  The update
+    must also be returned only once (not also as an output or another update).
     """
     if not updates:
         return {}
@@ -379,26 +408,36 @@ def _inplace_plan(schedule, updates):
         if isinstance(step, KernelStep):
             for position, slot in enumerate(step.outputs):
                 producers[slot] = (index, position)
+        elif isinstance(step, HostStep) and getattr(step.op, "overwrites", None) is not None:
+            producers[step.output] = (index, 0)
     plan = {}
     for output_index, input_slot in updates:
         slot = schedule.outputs[output_index]
         if counts[slot] != 1 or slot not in producers:
             continue
         step_index, position = producers[slot]
-        kernel = steps[step_index].kernel
-        if kernel.reduce is not None:
-            continue
         aliases = _aliases(steps, input_slot)
         if any(out in aliases for out in schedule.outputs):
             continue
         if any(read in aliases for later in steps[step_index + 1:] for read in later.inputs):
             continue
-        step = steps[step_index]
-        if any(read in aliases and (read != input_slot or ttype.ndim != kernel.ndim)
-               for read, ttype in zip(step.inputs, kernel.in_types)):
-            continue
-        plan.setdefault(step_index, {})[position] = input_slot
+        if _reads_safely(steps[step_index], aliases, input_slot):
+            plan.setdefault(step_index, {})[position] = input_slot
     return plan
+
+
+def _reads_safely(step, aliases, input_slot):
+    """Whether ``step`` may write into the array of ``input_slot`` (whose views are
+    ``aliases``) given how it reads them (see ``_inplace_plan``)."""
+    if isinstance(step, HostStep):
+        overwritten = step.op.overwrites
+        return all(read not in aliases or (position == overwritten and read == input_slot)
+                   for position, read in enumerate(step.inputs))
+    kernel = step.kernel
+    if kernel.reduce is not None:
+        return False
+    return not any(read in aliases and (read != input_slot or ttype.ndim != kernel.ndim)
+                   for read, ttype in zip(step.inputs, kernel.in_types))
 
 
 def _release_plan(schedule):
@@ -495,7 +534,8 @@ class Executable:
         self.plan = tuple(zip(self.calls, _release_plan(schedule)))
         for step_index, targets in self.inplace.items():
             call = self.calls[step_index]
-            call.into = tuple(targets.get(position) for position in range(len(call.outputs)))
+            n_outputs = 1 if isinstance(call, GemmCall) else len(call.outputs)
+            call.into = tuple(targets.get(position) for position in range(n_outputs))
 
     def __call__(self, *args):
         """Run the function on ``args``; returns the list of output arrays."""

@@ -34,6 +34,7 @@ from ..ir.ops.reduce import identity
 from ..ir.ops.scan import run_loop
 from ..ir.ops.shape import Shape
 from . import blas, threads
+from .gemm import gemm_functions, parameters, scalar_bits
 
 _DRIVE = ctypes.PYFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                            ctypes.c_void_p)
@@ -52,7 +53,7 @@ class NativeLoop:
     def of(cls, body, op):
         """A NativeLoop for the Executable ``body`` of loop ``op``, or None."""
         kinds = _step_kinds(body.schedule, op)
-        if kinds is None or ("dot" in kinds and _gemm_functions() is None):
+        if kinds is None or ("dot" in kinds and gemm_functions() is None):
             return None
         return cls(body, kinds)
 
@@ -325,7 +326,7 @@ class _Writer:
             dtype = out.dtype
             start = identity(call.reduction.combiner, dtype.name)
             program.emit(FILL, program.hold(out), out.size, dtype.itemsize,
-                         _bits(start, dtype))
+                         scalar_bits(start, dtype))
             outs = [result]
             args += [out, np.array(domain, np.int64)]
         for slot, out in zip(step.outputs, outs):
@@ -366,43 +367,11 @@ def _outputs(step):
     return step.outputs if isinstance(step, KernelStep) else (step.output,)
 
 
-def _bits(value, dtype):
-    """``value`` as ``dtype``, its bytes read as a little-endian int64 (zero-padded): the
-    driver stores the low ``dtype.itemsize`` bytes, and BLAS reads alpha and beta there."""
-    raw = np.array(value, dtype).tobytes().ljust(8, b"\0")
-    return int.from_bytes(raw, "little", signed=True)
-
-
-# -- BLAS ---------------------------------------------------------------------------------
-
-# numpy's OpenBLAS builds name Fortran's sgemm so (ILP64 first: numpy 2's wheels)
-_GEMM_SYMBOLS = (("scipy_sgemm_64_", "scipy_dgemm_64_"), ("sgemm_64_", "dgemm_64_"),
-                 ("scipy_sgemm_", "scipy_dgemm_"), ("sgemm_", "dgemm_"))
-
-
-@functools.lru_cache(maxsize=None)
-def _gemm_functions():
-    """{'float32': address, 'float64': address} of the ``?gemm`` numpy's products use, or
-    None where numpy's BLAS does not export them."""
-    library = blas.numpy_library()
-    if library is None:
-        return None
-    for single, double in _GEMM_SYMBOLS:
-        if hasattr(library, single) and hasattr(library, double):
-            return {"float32": ctypes.cast(getattr(library, single), ctypes.c_void_p).value,
-                    "float64": ctypes.cast(getattr(library, double), ctypes.c_void_p).value}
-    return None
-
-
 def _gemm_call(a, b, out):
     """(function address, parameter block) computing ``out = dot(a, b)`` for arrays of
-    rank 1 or 2 of one float dtype, laid out as BLAS can read them; None otherwise.
-
-    The block holds, as int64 words: transa, transb, m, n, k, alpha, beta, lda, ldb, ldc
-    of Fortran's column-major call, then the arrays: row-major ``out = a b`` is
-    column-major ``out' = b' a'``, so Fortran's first operand is ``b``.
-    """
-    functions = _gemm_functions()
+    rank 1 or 2 of one float dtype, laid out as BLAS can read them; None otherwise (the
+    block: ``runtime.gemm.parameters``, whose Fortran operands are ``b`` then ``a``)."""
+    functions = gemm_functions()
     dtype = out.dtype
     if functions is None or dtype.name not in functions or a.dtype != dtype or \
             b.dtype != dtype or not 1 <= a.ndim <= 2 or not 1 <= b.ndim <= 2:
@@ -414,27 +383,8 @@ def _gemm_call(a, b, out):
     n = b2.shape[1]
     if 0 in (m, n, k) or out.size != m * n or not out.flags.c_contiguous:
         return None
-    layout_a = _layout(a2)
-    layout_b = _layout(b2)
-    if layout_a is None or layout_b is None:
-        return None
-    (trans_a, lda), (trans_b, ldb) = layout_a, layout_b
-    words = np.array([ord(trans_b), ord(trans_a), n, m, k, _bits(1, dtype), _bits(0, dtype),
-                      ldb, lda, max(1, n)], np.int64)
-    return functions[dtype.name], words
-
-
-def _layout(matrix):
-    """('N', ld) when ``matrix`` (r, c) is row-major with row stride ld items, ('T', ld)
-    when column-major; None when BLAS cannot read it in place."""
-    rows, cols = matrix.shape
-    item = matrix.itemsize
-    s0, s1 = matrix.strides
-    if (cols == 1 or s1 == item) and (rows == 1 or (s0 % item == 0 and s0 >= cols * item)):
-        return "N", max(1, cols, s0 // item if rows > 1 else cols)
-    if (rows == 1 or s0 == item) and (cols == 1 or (s1 % item == 0 and s1 >= rows * item)):
-        return "T", max(1, rows, s1 // item if cols > 1 else rows)
-    return None
+    words = parameters(a2, b2, out, 1, 0)
+    return None if words is None else (functions[dtype.name], words)
 
 
 # -- the driver ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from .shape import Shape
 from .elementwise import (ELEMENTWISE, ElementwiseOp, cast_op, find_elementwise,
                           register_custom)
 from . import elementwise
-from .linalg import BatchedDot, Dot, Matmul, Outer, Tensordot
+from .linalg import BatchedDot, Dot, Gemm, Matmul, Outer, Tensordot
 from .reduce import ArgReduce, Reduce
 from .shape_ops import ARange, Alloc, DimShuffle, Join, Rebroadcast, Reshape, SplitPart
 from .array_functions import CumOp, Diag, Repeat, Roll, Sort, Tile

@@ -1,4 +1,5 @@
-"""Products of tensors: ``dot``, ``matmul``, ``tensordot``, ``batched_dot`` and ``outer``.
+"""Products of tensors: ``dot``, ``matmul``, ``tensordot``, ``batched_dot``, ``outer``, and
+``gemm``, the accumulating product the ``gemm`` pass makes of parameter updates.
 
 These ops have no kernel lowering: they run as host steps through ``impl``, which hands the
 work to numpy's BLAS-backed ``matmul`` / ``dot`` (never a Python or naive loop for floats).
@@ -160,6 +161,60 @@ class Dot(Op):
             result.append(build.cast(build.sum_to(gx, x.type), x.type.dtype)
                           if x.type.dtype in dtypes.FLOATS else None)
         return tuple(result)
+
+
+
+@host_op
+@dataclass(frozen=True)
+class Gemm(Op):
+    """BLAS's general matrix product with accumulation, ``c + alpha * (a @ b)``, for
+    matrices ``c`` (m, n), ``a`` (m, k), ``b`` (k, n) and a 0-d ``alpha``, all of one float
+    dtype.  Users do not build it: the ``gemm`` pass makes it from an update such as
+    ``W - lr * dot(x.T, delta)``, and the runtime then accumulates the product straight
+    into ``c``'s array when nothing else needs the old value (``overwrites``), so neither
+    the product nor the update needs an array of its own (Theano's ``gemm_inplace``)."""
+
+    name = "gemm"
+    overwrites = 0  # the input whose array the runtime may turn into the result
+
+    def check_shapes(self, shape_c, shape_a, shape_b):
+        """The output shape for these (static or actual) shapes of ``c``, ``a`` and ``b``;
+        ShapeError naming the first pair of lengths that differ."""
+        shapes = {0: shape_c, 2: shape_a, 3: shape_b}
+        for position, shape in shapes.items():
+            if len(shape) != 2:
+                raise ShapeError(f"{self.name}: input {position} has rank {len(shape)} "
+                                 f"(shape {_shape_text(shape)}); expected a matrix")
+        # (input, axis) whose length must equal that of (other input, its axis)
+        for position, axis, other, other_axis in ((3, 0, 2, 1), (2, 0, 0, 0), (3, 1, 0, 1)):
+            length, expected = shapes[position][axis], shapes[other][other_axis]
+            if _clash(length, expected):
+                raise ShapeError(f"{self.name}: input {position} has shape "
+                                 f"{_shape_text(shapes[position])}; expected length "
+                                 f"{expected} at axis {axis} to match input {other} "
+                                 f"(shape {_shape_text(shapes[other])})")
+        return (_known(shape_c[0], shape_a[0]), _known(shape_c[1], shape_b[1]))
+
+    def infer_type(self, type_c, type_alpha, type_a, type_b):
+        types = (type_c, type_alpha, type_a, type_b)
+        if type_c.dtype not in dtypes.FLOATS or any(t.dtype != type_c.dtype for t in types):
+            raise DTypeError(f"{self.name}: inputs must share one float dtype; got "
+                             f"{', '.join(t.dtype for t in types)}")
+        if type_alpha.ndim:
+            raise ShapeError(f"{self.name}: input 1 (alpha) has shape "
+                             f"{_shape_text(type_alpha.shape)}; expected a 0-d scalar")
+        return TensorType(type_c.dtype,
+                          self.check_shapes(type_c.shape, type_a.shape, type_b.shape))
+
+    def multiply_adds(self, c, alpha, a, b):
+        """The multiply-adds of the product (the runtime picks BLAS threads by it)."""
+        return a.size * b.shape[1]
+
+    def impl(self, c, alpha, a, b):
+        """The reference: a new array (the runtime's call writes into ``c`` instead)."""
+        c, a, b = np.asarray(c), np.asarray(a), np.asarray(b)
+        self.check_shapes(c.shape, a.shape, b.shape)
+        return (c + np.asarray(alpha) * _matrix_product(a, b)).astype(c.dtype, copy=False)
 
 
 @host_op

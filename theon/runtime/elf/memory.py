@@ -2,17 +2,19 @@
 and looking up undefined symbols in libc and libm."""
 import ctypes
 import functools
-import mmap
 import os
 
 from .parse import SHT_NOBITS, ElfLoadError
 
-_PAGE = mmap.PAGESIZE
+# Linux's values (this loader maps x86-64 Linux objects); the ``mmap`` module would cost a
+# warm start an extension-module import (~0.3 ms) for these five numbers
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAP_PRIVATE, MAP_ANONYMOUS = 0x02, 0x20
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # (not on Windows)
 _MAX_IMAGE = 1 << 28  # theon's objects are kilobytes: a bigger image means a corrupt .bss
 _STUB_SIZE = 8  # jmp *slot(%rip) (6 bytes) and ud2
 _GROUPS = ("rx", "r", "rw")  # code, constants and GOT, data: one page range each
-_PROTECTION = {"rx": mmap.PROT_READ | mmap.PROT_EXEC, "r": mmap.PROT_READ,
-               "rw": mmap.PROT_READ | mmap.PROT_WRITE}
+_PROTECTION = {"rx": PROT_READ | PROT_EXEC, "r": PROT_READ, "rw": PROT_READ | PROT_WRITE}
 
 
 # -- process symbols ---------------------------------------------------------------------
@@ -123,8 +125,8 @@ def _libc():
 
 def _map(size):
     """Start of a fresh private read+write mapping of ``size`` bytes (page-aligned)."""
-    address = _libc().mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
-                           mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    address = _libc().mmap(None, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0)
     if address is None or address == ctypes.c_void_p(-1).value:
         raise ElfLoadError(f"mmap of {size} bytes failed: {_os_error()}")
     return address

@@ -112,7 +112,9 @@ TASKS = {"cold_w1": cold_w1, "chain": chain, "cold_train": cold_train}
 
 def main(argv):
     """Run ``argv[1]`` with the JSON params in ``argv[2]`` and print the result as JSON."""
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # appended, not first: the theon under test comes from PYTHONPATH (run.py --theon-path
+    # puts another checkout before this one); the repository is needed for benchmarks.*
+    sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     task, params = argv[1], json.loads(argv[2])
     result = TASKS[task](**params)
     sys.stdout.flush()

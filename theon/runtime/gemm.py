@@ -17,6 +17,7 @@ import functools
 
 import numpy as np
 
+from ..codegen.host import ARRAY_DATA
 from . import blas
 
 # numpy's OpenBLAS builds name Fortran's sgemm so (ILP64 first: numpy 2's wheels)
@@ -26,6 +27,7 @@ _GEMM_SYMBOLS = (("scipy_sgemm_64_", "scipy_dgemm_64_"), ("sgemm_64_", "dgemm_64
 _FORTRAN_GEMM = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 13)
 _WORD = 8  # bytes per word of a parameter block
 _BLOCK = ctypes.c_int64 * 10
+_POINTER_AT = ctypes.c_void_p.from_address
 
 
 @functools.lru_cache(maxsize=None)
@@ -81,17 +83,28 @@ def parameters(a, b, out, alpha, beta):
     layout_a, layout_b = layout(a), layout(b)
     if layout_a is None or layout_b is None:
         return None
-    return np.array(_words(layout_a, layout_b, a.shape, b.shape[1], out.dtype, alpha, beta),
-                    np.int64)
+    (m, k), n = a.shape, b.shape[1]
+    return np.array(_words(layout_a, layout_b, m, n, k, scalar_bits(alpha, out.dtype),
+                           scalar_bits(beta, out.dtype)), np.int64)
 
 
-def _words(layout_a, layout_b, shape_a, n, dtype, alpha, beta):
+def _words(layout_a, layout_b, m, n, k, alpha_bits, beta_bits):
     """transa, transb, m, n, k, alpha, beta, lda, ldb, ldc of Fortran's call computing a
     row-major ``alpha * a @ b + beta * out`` (whose operands are ``b``, then ``a``)."""
     (trans_a, lda), (trans_b, ldb) = layout_a, layout_b
-    m, k = shape_a
-    return (ord(trans_b), ord(trans_a), n, m, k, scalar_bits(alpha, dtype),
-            scalar_bits(beta, dtype), ldb, lda, max(1, n))
+    return (ord(trans_b), ord(trans_a), n, m, k, alpha_bits, beta_bits, ldb, lda, max(1, n))
+
+
+@functools.lru_cache(maxsize=None)
+def _one(dtype):
+    return scalar_bits(1, dtype)
+
+
+def _data(array):
+    """The address of ``array``'s first element, read from numpy's array struct where the
+    kernels read it (``codegen.host.ARRAY_DATA``, checked by ``runtime.abi``): a fifth of
+    the time of ``array.ctypes.data``, which a call of ``accumulate`` needs three times."""
+    return _POINTER_AT(id(array) + ARRAY_DATA).value
 
 
 def accumulate(out, alpha, a, b):
@@ -105,24 +118,23 @@ def accumulate(out, alpha, a, b):
     n = b.shape[1]
     if m == 0 or n == 0 or k == 0:
         return out  # nothing to add (BLAS rejects ld = 0 for empty operands)
-    function = _function(out.dtype.name)
+    dtype = out.dtype
+    function = _function(dtype.name)
     if function is None:
-        out += np.asarray(alpha, out.dtype) * np.matmul(a, b)
+        out += np.asarray(alpha, dtype) * np.matmul(a, b)
         return out
     layout_a, layout_b = layout(a), layout(b)
     if layout_a is None:
-        a = np.ascontiguousarray(a)
-        layout_a = ("N", k)
+        a, layout_a = np.array(a, order="C"), ("N", k)
     if layout_b is None:
-        b = np.ascontiguousarray(b)
-        layout_b = ("N", n)
-    words = _BLOCK(*_words(layout_a, layout_b, (m, k), n, out.dtype, alpha, 1))
+        b, layout_b = np.array(b, order="C"), ("N", n)
+    words = _BLOCK(*_words(layout_a, layout_b, m, n, k, scalar_bits(alpha, dtype), _one(dtype)))
     base = ctypes.addressof(words)
     previous = blas.begin(m * n * k)
     try:
         # Fortran's operands: b, then a (see ``_words``)
-        function(base, base + 8, base + 16, base + 24, base + 32, base + 40, b.ctypes.data,
-                 base + 56, a.ctypes.data, base + 64, base + 48, out.ctypes.data, base + 72)
+        function(base, base + 8, base + 16, base + 24, base + 32, base + 40, _data(b),
+                 base + 56, _data(a), base + 64, base + 48, _data(out), base + 72)
     finally:
         blas.end(previous)
     return out

@@ -172,7 +172,9 @@ class Gemm(Op):
     dtype.  Users do not build it: the ``gemm`` pass makes it from an update such as
     ``W - lr * dot(x.T, delta)``, and the runtime then accumulates the product straight
     into ``c``'s array when nothing else needs the old value (``overwrites``), so neither
-    the product nor the update needs an array of its own (Theano's ``gemm_inplace``)."""
+    the product nor the update needs an array of its own (Theano's ``gemm_inplace``).
+    As in BLAS, ``alpha = 0`` leaves ``c`` as it is, even where ``a @ b`` holds inf or NaN
+    (where numpy's ``c + 0 * (a @ b)`` is NaN)."""
 
     name = "gemm"
     overwrites = 0  # the input whose array the runtime may turn into the result
@@ -205,10 +207,6 @@ class Gemm(Op):
                              f"{_shape_text(type_alpha.shape)}; expected a 0-d scalar")
         return TensorType(type_c.dtype,
                           self.check_shapes(type_c.shape, type_a.shape, type_b.shape))
-
-    def multiply_adds(self, c, alpha, a, b):
-        """The multiply-adds of the product (the runtime picks BLAS threads by it)."""
-        return a.size * b.shape[1]
 
     def impl(self, c, alpha, a, b):
         """The reference: a new array (the runtime's call writes into ``c`` instead)."""

@@ -145,6 +145,18 @@ def test_a_different_target_key_misses(monkeypatch):
     assert recompiled.report.kernels_compiled == 1
 
 
+def test_the_cuda_key_does_not_depend_on_the_host_cpu(monkeypatch):
+    from theon.codegen import host
+    cpu, cuda = host.cache_key("cpu"), host.cache_key("cuda")
+    host.cache_key.cache_clear()
+    monkeypatch.setattr(host, "cpu_fingerprint", lambda: "another cpu")
+    try:
+        assert host.cache_key("cpu") != cpu
+        assert host.cache_key("cuda") == cuda
+    finally:
+        host.cache_key.cache_clear()
+
+
 def test_unwritable_cache_dir_compiles_without_it(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

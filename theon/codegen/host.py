@@ -102,10 +102,15 @@ def _python_files(directory, prefix):
 def cache_key(target_name):
     """Everything besides a kernel's own content that changes its machine code on
     ``target_name``: theon's version and sources, llvmlite's version (llvmlite pins its
-    LLVM), the optimisation levels, the OS, the CPU model and features."""
+    LLVM), the optimisation levels, and for the CPU target the OS, the CPU model and
+    features.  PTX does not depend on the host (its GPU architecture is keyed by the
+    caller), so a cache shared by machines with other CPUs serves them the same PTX."""
     import llvmlite  # the package root only: its version, not LLVM itself
 
     from .._version import __version__
     from .llvm import CODEGEN_LEVEL, OPT_LEVEL
-    return (target_name, __version__, source_fingerprint(), llvmlite.__version__, OPT_LEVEL,
-            CODEGEN_LEVEL, platform.system(), cpu_fingerprint())
+    key = (target_name, __version__, source_fingerprint(), llvmlite.__version__, OPT_LEVEL,
+           CODEGEN_LEVEL)
+    if target_name == "cuda":
+        return key
+    return key + (platform.system(), cpu_fingerprint())

@@ -5,6 +5,7 @@ rebuilds ops only from the classes registered with ``ir.node.host_op``.  Any mal
 ``SerializationError``.
 """
 import dataclasses
+import functools
 
 from . import ops as _ops  # noqa: F401  (importing the catalogue registers the host ops)
 from . import scalar as s
@@ -71,7 +72,13 @@ def _type(ttype):
 
 def _load_type(spec):
     dtype, shape = spec
-    return TensorType(dtype, tuple(shape))
+    return _tensor_type(dtype, tuple(shape))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tensor_type(dtype, shape):
+    # types are immutable, and a schedule's slots share a few: one object each, made once
+    return TensorType(dtype, shape)
 
 
 def _step(step, array):

@@ -16,9 +16,11 @@ fused kernel, which does that work in the same pass over memory.
 Loop bodies keep their products (``passes.schedule`` leaves this pass out there): the
 native loop driver runs a body's ``dot`` steps, not ``gemm``.
 """
+from collections import Counter
+
 import numpy as np
 
-from ..ir import ELEMENTWISE, Constant, Node, consumers
+from ..ir import ELEMENTWISE, Constant, Node
 from ..ir.ops.linalg import Dot, Gemm
 
 _ADD, _SUB, _MUL, _NEG = (ELEMENTWISE[name] for name in ("add", "sub", "mul", "neg"))
@@ -28,21 +30,44 @@ _BLAS_DTYPES = ("float32", "float64")
 def gemm(graph):
     """``graph`` with each output of the forms above computed by a ``Gemm``; ``graph``
     itself when there is none."""
-    users = consumers(graph.nodes())
+    if not any(_may_be_gemm(node) for node in graph.outputs):
+        return graph  # the common case: no walk over the graph
+    reads, listed = _reads(graph), Counter(graph.outputs)
+    # only an output that nothing but the caller reads (no node) is rewritten
+    return graph.replace_outputs([_as_gemm(node, reads) if reads[node] == listed[node] else node
+                                  for node in graph.outputs])
+
+
+def _may_be_gemm(node):
+    """Whether ``node`` has the shape of a rewritten form, its readers aside."""
+    return node.op in (_ADD, _SUB) and _float_matrix(node) and any(
+        isinstance(term.op, Dot) or (term.op == _MUL and any(
+            isinstance(factor.op, Dot) for factor in term.inputs))
+        for term in node.inputs)
+
+
+def _reads(graph):
+    """Node -> how many times it is read: as an input of a node, and as an output of the
+    graph (by the caller)."""
+    reads = dict.fromkeys(graph.nodes(), 0)
+    for node in reads:
+        for child in node.inputs:
+            reads[child] += 1
     for output in graph.outputs:
-        users[output].append(None)  # an output is read by the caller
-    return graph.replace_outputs([_as_gemm(node, users) or node for node in graph.outputs])
+        reads[output] += 1
+    return reads
 
 
-def _as_gemm(node, users):
-    """The Gemm node computing ``node``, or None when ``node`` is not of a rewritten form."""
-    if node.op not in (_ADD, _SUB) or any(users[node]) or not _float_matrix(node):
-        return None
+def _as_gemm(node, reads):
+    """The Gemm node computing ``node``, an output read by nothing else; ``node`` itself
+    when it is not of a rewritten form."""
+    if not _may_be_gemm(node):
+        return node
     left, right = node.inputs
     orders = [(left, right)] if node.op == _SUB else [(left, right), (right, left)]
     sign = -1 if node.op == _SUB else 1
     for c, term in orders:
-        found = _scaled_product(term, users)
+        found = _scaled_product(term, reads)
         if found is None or not _same_pattern(c, node):
             continue
         product, scale = found
@@ -52,26 +77,27 @@ def _as_gemm(node, users):
             if candidate.trace is None:
                 candidate.trace = node.trace
             return candidate
-    return None
+    return node
 
 
-def _scaled_product(term, users):
+def _scaled_product(term, reads):
     """(product, scale or None) when ``term`` is ``dot(a, b)``, ``s * dot(a, b)`` or
-    ``dot(a, b) * s`` used only here, with matrices ``a`` and ``b`` and a 0-d ``s``."""
-    if term.op == _MUL and len(users[term]) == 1:
+    ``dot(a, b) * s`` read only by the sum, with matrices ``a`` and ``b`` and a 0-d
+    ``s``."""
+    if term.op == _MUL and reads[term] == 1:
         for product, scale in (term.inputs, term.inputs[::-1]):
             if scale.type.ndim == 0 and scale.type.dtype == term.type.dtype and \
-                    _matrix_product(product, users):
+                    _matrix_product(product, reads):
                 return product, scale
         return None
-    if _matrix_product(term, users):
+    if _matrix_product(term, reads):
         return term, None
     return None
 
 
-def _matrix_product(node, users):
-    """Whether ``node`` is a dot of two matrices of its (BLAS) dtype with one user."""
-    return isinstance(node.op, Dot) and _float_matrix(node) and len(users[node]) == 1 and \
+def _matrix_product(node, reads):
+    """Whether ``node`` is a dot of two matrices of its (BLAS) dtype read once."""
+    return isinstance(node.op, Dot) and _float_matrix(node) and reads[node] == 1 and \
         all(operand.type.ndim == 2 and operand.type.dtype == node.type.dtype
             for operand in node.inputs)
 

@@ -345,3 +345,30 @@ def test_intermediates_are_released_after_their_last_use():
     finally:
         tracemalloc.stop()
     assert peak < 3 * value.nbytes, f"peak {peak / 1e6:.1f} MB for 8 MB arrays"
+
+
+def test_the_garbage_collector_is_paused_while_compiling_and_restored(monkeypatch):
+    import gc
+    import sys
+    compiler = sys.modules["theon.frontend.function"]
+    seen = []
+    original = compiler.compile_graph
+
+    def recording(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(compiler, "compile_graph", recording)
+    x = T.dvector("x")
+    assert gc.isenabled()
+    theon.function([x], x * 3 + 1)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        theon.function([x], x * 3 + 2)  # a collector the user disabled stays disabled
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(TypeError):
+        theon.function(x, x)  # an error in a compile restores it too
+    assert gc.isenabled()

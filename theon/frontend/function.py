@@ -14,6 +14,7 @@ from ..ir.printing import format_schedule
 from ..runtime.executable import Executable
 from ..runtime.profiling import ProfileStats, ProfilingRunner
 from ..stopwatch import Stopwatch
+from .collector import paused
 from .compiler import compile_graph, compile_graph_to_ptx
 from .modes import get_mode, output_labels
 from .shared import SharedVariable
@@ -179,6 +180,7 @@ class Function:
         return reduce_function(self)
 
 
+@paused
 def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=None,
              target=None, name=None, mode=None, on_unused_input="raise", trust_input=False,
              no_default_updates=False, profile=None):

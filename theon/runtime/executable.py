@@ -12,11 +12,12 @@ import operator
 import numpy as np
 
 from ..config import config
-from ..ir import BranchStep, HostStep, KernelStep, LoopStep, ShapeError
+from ..ir import BranchStep, KernelStep, LoopStep, ShapeError
 from ..ir.ops.linalg import Gemm
 from . import blas, gemm, memory, threads
 from .arguments import convert_argument
 from .loader import follow_upgrades
+from .plans import inplace_plan, release_plan
 
 _ARRAY = np.ndarray
 
@@ -45,7 +46,7 @@ class KernelCall:
         self.donor, self.same_shape, self.partial = _shape_plan(kernel, step.inputs)
         self.reduction = _Reduction(kernel) if kernel.reduce is not None else None
         # per output, the input slot whose array it may be written into (an update computed
-        # in place, see _inplace_plan), or None; None as a whole: fresh arrays only
+        # in place, see plans.inplace_plan), or None; None as a whole: fresh arrays only
         self.into = None
         follow_upgrades(self, target_name, step.symbol)
 
@@ -341,9 +342,15 @@ class GemmCall(HostCall):
         super().__init__(step, slot_types)
         self.into = None  # set by Executable: (slot,) of c when c may become the result
 
+    @property
+    def outputs(self):
+        """The slots this call writes (as a kernel call's ``outputs``)."""
+        return (self.output,)
+
     def run(self, values):
         c, alpha, a, b = self.gather(values)
-        self.op.check_shapes(c.shape, a.shape, b.shape)
+        if c.shape != (a.shape[0], b.shape[1]) or a.shape[1] != b.shape[0]:
+            self.op.check_shapes(c.shape, a.shape, b.shape)  # raises, naming the lengths
         if self.into is not None and type(c) is _ARRAY and c.dtype == self.dtype and \
                 c.flags.carray and \
                 not np.may_share_memory(c, a) and not np.may_share_memory(c, b):
@@ -382,92 +389,6 @@ def _axis_sources(kernel):
     return tuple(axes)
 
 
-def _inplace_plan(schedule, updates):
-    """Where updates may be computed in place: {step index: {output position: input
-    slot}}.
-
-    The step producing an update may write into the updated input's array when nothing
-    needs the old value after that step has written: no later step reads the input or a
-    view of it, no function output is the input or a view of it (those are copied after
-    the last step), and the step itself reads the input only where it is safe.  A kernel
-    reads it element by element at the index it writes (same rank, not a reduction, not
-    through a view): a kernel loads every input of an element before it stores that
-    element's outputs, so reading and writing one array at the same index is safe, also
-    when the kernel is split across threads.  A host op that accumulates into one of its
-    inputs (``op.overwrites``, as Gemm) reads the updated input only there.  The update
-    must also be returned only once (not also as an output or another update).
-    """
-    if not updates:
-        return {}
-    steps = schedule.steps
-    counts = {}
-    for slot in schedule.outputs:
-        counts[slot] = counts.get(slot, 0) + 1
-    producers = {}
-    for index, step in enumerate(steps):
-        if isinstance(step, KernelStep):
-            for position, slot in enumerate(step.outputs):
-                producers[slot] = (index, position)
-        elif isinstance(step, HostStep) and getattr(step.op, "overwrites", None) is not None:
-            producers[step.output] = (index, 0)
-    plan = {}
-    for output_index, input_slot in updates:
-        slot = schedule.outputs[output_index]
-        if counts[slot] != 1 or slot not in producers:
-            continue
-        step_index, position = producers[slot]
-        aliases = _aliases(steps, input_slot)
-        if any(out in aliases for out in schedule.outputs):
-            continue
-        if any(read in aliases for later in steps[step_index + 1:] for read in later.inputs):
-            continue
-        if _reads_safely(steps[step_index], aliases, input_slot):
-            plan.setdefault(step_index, {})[position] = input_slot
-    return plan
-
-
-def _reads_safely(step, aliases, input_slot):
-    """Whether ``step`` may write into the array of ``input_slot`` (whose views are
-    ``aliases``) given how it reads them (see ``_inplace_plan``)."""
-    if isinstance(step, HostStep):
-        overwritten = step.op.overwrites
-        return all(read not in aliases or (position == overwritten and read == input_slot)
-                   for position, read in enumerate(step.inputs))
-    kernel = step.kernel
-    if kernel.reduce is not None:
-        return False
-    return not any(read in aliases and (read != input_slot or ttype.ndim != kernel.ndim)
-                   for read, ttype in zip(step.inputs, kernel.in_types))
-
-
-def _release_plan(schedule):
-    """Per step, the intermediate slots it reads for the last time (function outputs
-    excepted): the runtime drops them right after it, so a large graph holds only the
-    intermediates still to be read, not all of them until the call returns.  Inputs are
-    never dropped (the caller holds them anyway, and an in-place update writes into one)."""
-    last = {}
-    for index, step in enumerate(schedule.steps):
-        for slot in step.inputs:
-            if slot >= schedule.n_inputs:
-                last[slot] = index
-    outputs = set(schedule.outputs)
-    plan = [[] for _ in schedule.steps]
-    for slot, index in last.items():
-        if slot not in outputs:
-            plan[index].append(slot)
-    return [tuple(slots) for slots in plan]
-
-
-def _aliases(steps, slot):
-    """``slot`` and the slots of host steps returning views of it (transitively)."""
-    aliases = {slot}
-    for step in steps:
-        if isinstance(step, HostStep) and getattr(step.op, "returns_view", False) and \
-                any(read in aliases for read in step.inputs):
-            aliases.add(step.output)
-    return aliases
-
-
 class Executable:
     """A compiled function's runtime: call it with input arrays, get output arrays.
 
@@ -485,7 +406,7 @@ class Executable:
     updates : sequence of (int, int)
         ``(output index, input position)`` pairs: that output is the next value of that
         input (a shared variable's update).  Where it is safe, the kernel computing such an
-        output writes it straight into the input's array (see ``_inplace_plan``); the
+        output writes it straight into the input's array (see ``plans.inplace_plan``); the
         caller recognises this by the output being the very array it passed.
     """
 
@@ -530,12 +451,11 @@ class Executable:
         self.copy_outputs = tuple(copies)
         self.any_copy = any(self.copy_outputs)
         self.outputs = schedule.outputs
-        self.inplace = _inplace_plan(schedule, updates)
-        self.plan = tuple(zip(self.calls, _release_plan(schedule)))
+        self.inplace = inplace_plan(schedule, updates)
+        self.plan = tuple(zip(self.calls, release_plan(schedule)))
         for step_index, targets in self.inplace.items():
             call = self.calls[step_index]
-            n_outputs = 1 if isinstance(call, GemmCall) else len(call.outputs)
-            call.into = tuple(targets.get(position) for position in range(n_outputs))
+            call.into = tuple(targets.get(position) for position in range(len(call.outputs)))
 
     def __call__(self, *args):
         """Run the function on ``args``; returns the list of output arrays."""

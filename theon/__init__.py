@@ -12,6 +12,7 @@ that finds its code in the disk cache never does.
 from ._version import __version__
 
 from .config import config
+from .runtime.memory import keep_freed_memory as _keep_freed_memory
 from .ir.errors import CompileError, DTypeError, ShapeError
 from .frontend import (Function, MissingInputError, UnusedInputError, function, printing)
 from .frontend.variable import Variable
@@ -24,6 +25,8 @@ from .frontend.sympy_bridge import from_sympy, sympy_op, to_sympy
 from . import compile, ifelse, scan_module, tensor  # noqa: A004 (Theano's theano.compile)
 from . import eager
 from .frontend import test_value as _test_value  # follows config.compute_test_value
+
+_keep_freed_memory()  # malloc's thresholds, before the user's set-up allocates (memory.py)
 
 
 def __getattr__(name):

@@ -80,7 +80,8 @@ FLAGS = {
     "keep_freed_memory": (_parse_bool, True,
                           "keep up to 128 MiB of freed memory in the process for reuse, so "
                           "that large temporaries do not page-fault on every call (glibc "
-                          "only; see theon/runtime/memory.py)"),
+                          "only; read when theon is imported, so set it in THEON_FLAGS; see "
+                          "theon/runtime/memory.py)"),
     "native_loops": (_parse_bool, True,
                      "run a scan's steps in one native loop (the body's kernels and BLAS "
                      "called from machine code, no Python between steps) wherever the body "

@@ -14,7 +14,7 @@ import numpy as np
 from ..config import config
 from ..ir import BranchStep, KernelStep, LoopStep, ShapeError
 from ..ir.ops.linalg import Gemm
-from . import blas, gemm, memory, threads
+from . import blas, gemm, threads
 from .arguments import convert_argument
 from .loader import follow_upgrades
 from .plans import inplace_plan, release_plan
@@ -412,7 +412,6 @@ class Executable:
 
     def __init__(self, schedule, addresses, input_names, allow_input_downcast,
                  target_name="cpu", updates=()):
-        memory.keep_freed_memory()
         self.schedule = schedule
         self.allow_input_downcast = allow_input_downcast
         self.input_names = tuple(input_names)

@@ -157,6 +157,26 @@ def test_the_cuda_key_does_not_depend_on_the_host_cpu(monkeypatch):
         host.cache_key.cache_clear()
 
 
+def test_the_key_names_the_llvmlite_build_without_importing_it(tmp_path, monkeypatch):
+    import importlib.machinery
+    import importlib.util
+
+    from theon.codegen import host
+    package = tmp_path / "llvmlite"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise ImportError('not to be imported')\n")
+    spec = importlib.machinery.ModuleSpec("llvmlite", None, origin=str(package / "__init__.py"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    builds = []
+    for revision in ("version_version = '0.50.0'\nversion_full = 'abc'\n",
+                     "version_version = '0.50.0'\nversion_full = 'abd'\n"):
+        (package / "_version.py").write_text(revision)
+        builds.append(host.llvmlite_build())
+    assert builds[0] != builds[1]  # same version number, another build: another key
+    (package / "_version.py").unlink()
+    import llvmlite
+    assert host.llvmlite_build() == llvmlite.__version__  # no version file: the import's
+
 def test_unwritable_cache_dir_compiles_without_it(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

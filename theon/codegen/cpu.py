@@ -22,9 +22,10 @@ from ..ir import dtypes, scalar
 from .body import emit_body
 from .combine import accumulate_dtype, combine, identity_constant, reduced_output_type
 from .external import module_text
-from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES
-from .llvm import (CODEGEN_LEVEL, PIPELINE, QUICK_CODEGEN_LEVEL, QUICK_PIPELINE, binding,
-                   host_description, host_machine, optimize, parse_and_verify, vector_bytes)
+from .host import (ARRAY_DATA, ARRAY_DIMS, ARRAY_STRIDES, CODEGEN_LEVEL, PIPELINE,
+                   QUICK_CODEGEN_LEVEL, QUICK_PIPELINE)
+from .llvm import (binding, host_description, host_machine, optimize, parse_and_verify,
+                   vector_bytes)
 from .loops import branch_value, entry_alloca, for_range
 from .target import CompiledModule, Target
 from .types import memory_type, register_type
@@ -137,7 +138,7 @@ class CpuTarget(Target):
 
     def compile(self, module, name, watch, quick=False):
         """Verify, optimise and emit ``module`` as an object file for this CPU; ``quick``:
-        with the fastest back end (``llvm.QUICK_CODEGEN_LEVEL``), for tiered compilation."""
+        with the fastest back end (``host.QUICK_CODEGEN_LEVEL``), for tiered compilation."""
         with watch("llvm"):
             text = module_text(module, self.triple)
         symbols = tuple(f.name for f in module.functions if not f.is_declaration

@@ -7,23 +7,8 @@ import functools
 
 from ..ir import CompileError
 
-# The IR theon emits is already vectorised, with its loops and math functions written out:
-# the middle end only has to clean up (``PIPELINE``), not to discover parallelism.  LLVM's
-# whole O2 pipeline cost 5x the compile time of this short list for the same machine code
-# speed (17-kernel logistic-regression step on znver4: 157 vs 30 ms), and its inliner
-# copied every kernel into its ``.all`` wrapper, doubling the back end's work.  The
-# "less" back end gives the run time of "aggressive" at ~30% less compile time.
-PIPELINE = ("always_inliner", "sroa", "instruction_combine", "simplify_cfg", "loop_rotate",
-            "new_gvn", "instruction_combine", "simplify_cfg", "aggressive_dce",
-            "global_dead_code_eliminate")
-# the first tier only inlines the math library and promotes accumulators to registers
-QUICK_PIPELINE = ("always_inliner", "sroa")
-OPT_LEVEL = "theon-" + "+".join(PIPELINE)  # part of the cache key: a change recompiles
-CODEGEN_LEVEL = 1
-# Tiered compilation's first tier: FastISel and the fast register allocator emit a module in
-# a third of the time (W3's 14 kernels: ~45 vs ~125 ms) for code 1.05x-1.9x slower, used
-# until the CODEGEN_LEVEL code compiled in the background replaces it (runtime/loader.py).
-QUICK_CODEGEN_LEVEL = 0
+# LLVM's settings are declared with the cache key they are part of (host.py: no LLVM there)
+from .host import CODEGEN_LEVEL, PIPELINE
 
 
 @functools.lru_cache(maxsize=None)

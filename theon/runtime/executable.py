@@ -193,6 +193,9 @@ class _Reduction:
                                     for axis, reduced in enumerate(self.reduced)))
         self.remaining = _gatherer(tuple(axis for axis, reduced in enumerate(self.reduced)
                                          if not reduced))
+        # the domain's extents as the kernel reads them, kept while the domain stays the same
+        # (a training loop's): (domain, int64 array), replaced as one object
+        self.extents = (None, None)
 
     def run(self, call, values):
         """The reduced array for the inputs in ``values``."""
@@ -204,7 +207,10 @@ class _Reduction:
                              f"{self.combiner}, which has no identity (domain {domain})")
         out = np.empty(kept, self.dtype)
         out.fill(self.identity)
-        args = [*call.gather(values), out, np.array(domain, np.int64)]
+        extents = self.extents  # read once: another thread may replace it meanwhile
+        if extents[0] != domain:
+            extents = self.extents = (domain, np.array(domain, np.int64))
+        args = [*call.gather(values), out, extents[1]]
         # math.prod, not np.prod: on a small tuple numpy's costs microseconds per call
         if self.splits_rows and domain[0] > 1 and config.num_threads > 1 and \
                 math.prod(domain) >= threads.PARALLEL_MIN_ELEMENTS:

@@ -26,8 +26,9 @@ class Shape(Op):
         return TensorType("int64", ())
 
     def impl(self, array):
-        shape = np.asarray(np.shape(array), dtype=np.int64)
-        return shape if self.axis is None else shape[self.axis]
+        shape = np.shape(array)
+        # one array made (not a vector then indexed): a host step pays this on every call
+        return np.array(shape if self.axis is None else shape[self.axis], dtype=np.int64)
 
     def describe(self):
         return "shape" if self.axis is None else f"shape[{self.axis}]"

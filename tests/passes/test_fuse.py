@@ -139,3 +139,39 @@ def test_fused_graph_evaluates_like_the_original():
     (before,) = ir.evaluate(graph, values)
     (after,) = ir.evaluate(fused, values)
     np.testing.assert_allclose(after, before, rtol=1e-6)
+
+
+def test_a_cheap_value_two_kernels_read_is_recomputed_not_stored():
+    # x - max(x) feeds a reduction (the exp-sum) and an elementwise kernel: each recomputes
+    # the subtraction from x and the row maxima, so no kernel stores it
+    x = T.dmatrix("x")
+    shifted = x - T.max(x, axis=1, keepdims=True)
+    lse = T.log(T.exp(shifted).sum(axis=1, keepdims=True))
+    inputs, outputs = [x], [shifted - lse, shifted * 2]
+    kernels, _ = kernels_of(graph_of(inputs, outputs))
+    elementwise = [k for k in kernels if k.op.reduce is None and
+                   k.op.out_types[0].broadcastable == (False, False)]
+    assert len(elementwise) == 2  # one per output: neither reads a stored x - max(x)
+    for kernel in elementwise:
+        full = [i for i in kernel.inputs if i.type.broadcastable == (False, False)]
+        assert full == [x.node], kernel.op.members
+    a = np.random.default_rng(0).standard_normal((4, 6))
+    got = theon.function(inputs, outputs)(a)
+    s = a - a.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(got[0], s - np.log(np.exp(s).sum(axis=1, keepdims=True)),
+                               rtol=1e-13)
+    np.testing.assert_allclose(got[1], 2 * s, rtol=1e-14)
+
+
+def test_regions_sharing_a_kernel_do_not_make_a_cycle_through_it():
+    # the cost's scalars (which need the reduction) and the gradient's -1/n (which the
+    # reduction's kernel must not wait for) share cast(n): fusion must order the kernels
+    x, y = T.dmatrix("x"), T.ivector("y")
+    cost = -T.mean(T.log(T.nnet.softmax(x))[T.arange(y.shape[0]), y])
+    inputs, outputs = [x, y], [cost, theon.grad(cost, x)]
+    kernels_of(graph_of(inputs, outputs))  # verified after every pass
+    f = theon.function(inputs, outputs)
+    got_cost, got_grad = f(np.zeros((2, 3)), np.array([0, 2], np.int32))
+    np.testing.assert_allclose(got_cost, np.log(3), rtol=1e-14)
+    np.testing.assert_allclose(got_grad, (np.full((2, 3), 1 / 3) - np.eye(3)[[0, 2]]) / 2,
+                               rtol=1e-14)

@@ -1,11 +1,14 @@
 """Fusion of elementwise regions into Kernels.
 
-Invariant established: every elementwise node of the input graph is computed inside
-exactly one Kernel, every Kernel's inputs are computed outside it (no cycles), and all
-nodes of one kernel share the broadcast pattern of its domain (so, once the runtime has
-checked the inputs' shapes, the same shape).  A value whose shape differs from its
-consumer's (a computed vector broadcast over a matrix) ends a region, so no element is
-computed more than once; inputs and constants broadcast freely into kernels.
+Invariant established: every elementwise node of the input graph is computed inside a
+Kernel, every Kernel's inputs are computed outside it (no cycles), and all nodes of one
+fusion region share the broadcast pattern of its domain (so, once the runtime has checked
+the inputs' shapes, the same shape).  A value whose shape differs from its consumer's (a
+computed vector broadcast over a matrix) ends a region, so no expensive element is
+computed more than once; inputs and constants broadcast freely into kernels.  Two kinds of
+values are recomputed instead of read: a reduction's elementwise producers of its own
+shape (``_inline_cone``), and cheap regions another kernel reads (``_cheap_cone``), whose
+own kernel then exists only if something else needs the value stored.
 """
 from ..ir import (Constant, ElementwiseOp, Kernel, Node, Output, consumers, dtypes,
                   scalar as s, toposort)
@@ -64,7 +67,7 @@ def _creates_cycle(node, roots, groups, users):
         for root in roots:
             for member in groups.members[root]:
                 frontier.extend(u for u in users[member] if not inside(u))
-    seen = set()
+    seen, entered = set(), set()
     while frontier:
         current = frontier.pop()
         if current in seen:
@@ -74,6 +77,13 @@ def _creates_cycle(node, roots, groups, users):
             if inside(user):
                 return True
             frontier.append(user)
+        # a group runs as one kernel: it waits for all its inputs, so the path goes on from
+        # every member (the cost's scalars and the gradient's -1/n may share a kernel)
+        if current in groups.parent:
+            root = groups.find(current)
+            if root not in entered:
+                entered.add(root)
+                frontier.extend(groups.members[root])
     return False
 
 
@@ -114,7 +124,7 @@ def _assign_groups(order, users, graph_outputs):
     return groups
 
 
-def _unit_order(order, groups):
+def _unit_order(order, groups, cheap_cones):
     """Fusion groups and unfused nodes as units, each after the units it reads from."""
     def unit(node):
         return groups.find(node) if node in groups.parent else node
@@ -124,6 +134,11 @@ def _unit_order(order, groups):
         reads = node.inputs
         if isinstance(node.op, Reduce) and unit(node.inputs[0]) is not unit(node):
             reads = _cone_leaves(node.inputs[0])  # what _inline_cone makes it read
+        elif _fusible(node):
+            reads = []  # what _build_kernel makes it read: cheap inputs are recomputed
+            for child in node.inputs:
+                cheap = cheap_cones(child) if unit(child) is not unit(node) else None
+                reads.extend(cheap[1] if cheap is not None else (child,))
         # a dict as an ordered set: the schedule must not depend on hash order
         deps.setdefault(unit(node), {}).update(
             (unit(i), None) for i in reads if unit(i) is not unit(node))
@@ -146,8 +161,10 @@ def _unit_order(order, groups):
     return result
 
 
-def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo):
-    """The kernel node computing ``members`` (in topological order) and its outputs."""
+def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo,
+                  cheap_cones):
+    """The kernel node computing ``members`` (in topological order) and its outputs; none
+    when every value it computes is recomputed where it is used."""
     inputs, input_index, scalars = [], {}, {}
     reduction = members[-1] if isinstance(members[-1].op, Reduce) else None
     for member in members:
@@ -159,6 +176,9 @@ def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo
                 args.append(scalars[child])
             elif isinstance(child.op, Constant) and child.op.value.size == 1:
                 args.append(s.const(child.op.value.reshape(()).item(), child.type.dtype))
+            elif cheap_cones(child) is not None:
+                args.append(_cheap_scalars(child, cheap_cones(child)[0], inputs, input_index,
+                                           scalars))
             else:
                 if child not in input_index:
                     input_index[child] = len(inputs)
@@ -174,7 +194,10 @@ def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo
         # of its recomputed cone it does read (``read_by_cones``)
         outputs = [m for m in members
                    if m in graph_outputs or m in read_by_cones or any(
-                       u not in member_set and not _recomputes(u, m) for u in users[m])]
+                       u not in member_set and not _recomputes(u, m) and
+                       not (_fusible(u) and cheap_cones(m) is not None) for u in users[m])]
+        if not outputs:
+            return
         kernel = Kernel(in_types=tuple(i.type for i in inputs),
                         out_types=tuple(o.type for o in outputs),
                         body=tuple(scalars[o] for o in outputs),
@@ -204,6 +227,70 @@ def _reduction_kernel(reduction, member_set, scalars, inputs, input_index, membe
 
 MAX_RECOMPUTED_NODES = 64  # elementwise nodes a reduction recomputes instead of reading
 
+# Elementwise ops a few instructions long, without a math function: a kernel that reads the
+# result of a region of them from another kernel recomputes the region instead (its inputs
+# are read either way), so the region is stored only for readers that are not kernels, and
+# a value that two kernels read (a softmax's shifted logits, a one-hot mask) does not force
+# a kernel of its own between them.
+_CHEAP = frozenset({"add", "sub", "mul", "neg", "true_div", "cast", "eq", "neq", "lt", "le",
+                    "gt", "ge", "switch", "second", "axis_index", "maximum", "minimum", "abs",
+                    "and_", "or_", "invert"})
+MAX_CHEAP_NODES = 16
+
+
+def _cheap_cone(node):
+    """(cone, leaves): the cheap elementwise nodes computing ``node`` (at most
+    MAX_CHEAP_NODES) and the nodes they read; None when ``node`` is not cheap, or when the
+    cone reads more than one array of ``node``'s full shape (then recomputing costs memory
+    traffic, not only instructions)."""
+    if not _fusible(node) or node.op.name not in _CHEAP:
+        return None
+    cone, leaves, stack = set(), {}, [node]
+    while stack:
+        current = stack.pop()
+        if current in cone:
+            continue
+        if current is node or (_fusible(current) and current.op.name in _CHEAP and
+                               len(cone) < MAX_CHEAP_NODES):
+            cone.add(current)
+            stack.extend(current.inputs)
+            leaves.pop(current, None)
+        elif not (isinstance(current.op, Constant) and current.op.value.size == 1):
+            leaves[current] = None
+    full = [leaf for leaf in leaves if leaf.type.broadcastable == node.type.broadcastable
+            and leaf.type.ndim == node.type.ndim and _value_read(leaf, cone)]
+    return None if len(full) > 1 else (cone, list(leaves))
+
+
+def _value_read(leaf, cone):
+    """Whether a node of ``cone`` reads ``leaf``'s values, not only its shape (the first
+    operand of ``second`` and of ``axis_index``)."""
+    return any(leaf is operand and not (position == 0 and n.op.name in ("second", "axis_index"))
+               for n in cone for position, operand in enumerate(n.inputs))
+
+
+def _cheap_scalars(node, cone, inputs, input_index, known=None):
+    """The scalar DAG recomputing ``node`` from the leaves of its cheap ``cone``, adding the
+    leaves to ``inputs`` (those in ``known``, computed by the kernel itself, excepted)."""
+    values = dict(known or {})
+
+    def value(current):
+        if current in values:
+            return values[current]
+        if current in cone:
+            result = current.op.scalar_body([value(i) for i in current.inputs])
+        elif isinstance(current.op, Constant) and current.op.value.size == 1:
+            result = s.const(current.op.value.reshape(()).item(), current.type.dtype)
+        else:
+            if current not in input_index:
+                input_index[current] = len(inputs)
+                inputs.append(current)
+            result = s.input_(input_index[current], current.type.dtype)
+        values[current] = result
+        return result
+
+    return value(node)
+
 
 def _cone(source):
     """The elementwise nodes a reduction of ``source`` recomputes: ``source`` and its
@@ -221,12 +308,17 @@ def _cone(source):
 
 def _cone_leaves(source):
     """The nodes a kernel recomputing ``source`` (see _inline_cone) reads: the inputs of its
-    cone that are outside it, single-element constants excepted (they become literals)."""
+    cone that are outside it, single-element constants excepted (they become literals), and
+    cheap ones recomputed in turn (see ``_cheap_cone``)."""
     cone = _cone(source)
     if not cone:
         return [source]
-    return [i for node in cone for i in node.inputs if i not in cone and not (
-        isinstance(i.op, Constant) and i.op.value.size == 1)]
+    leaves = []
+    for i in (i for node in cone for i in node.inputs if i not in cone and not (
+            isinstance(i.op, Constant) and i.op.value.size == 1)):
+        cheap = _cheap_cone(i)
+        leaves.extend(cheap[1] if cheap is not None else (i,))
+    return leaves
 
 
 def _recomputes(user, node):
@@ -248,6 +340,9 @@ def _inline_cone(source, inputs, input_index):
             scalars[node] = node.op.scalar_body([scalars[i] for i in node.inputs])
         elif isinstance(node.op, Constant) and node.op.value.size == 1:
             scalars[node] = s.const(node.op.value.reshape(()).item(), node.type.dtype)
+        elif node is not source and _cheap_cone(node) is not None and \
+                any(node in n.inputs for n in cone):
+            scalars[node] = _cheap_scalars(node, _cheap_cone(node)[0], inputs, input_index)
         elif any(node in n.inputs for n in cone) or node is source:
             if node not in input_index:
                 input_index[node] = len(inputs)
@@ -270,11 +365,31 @@ def fuse(graph):
                           or groups.find(node.inputs[0]) is not groups.find(node))
                      for leaf in _cone_leaves(node.inputs[0])} \
         if any(isinstance(node.op, Reduce) for node in order) else set()
+    cones = {}
+
+    def cheap_cones(node):
+        if node not in cones:
+            cones[node] = _cheap_cone(node)
+        return cones[node]
+
+    def unit(node):
+        return groups.find(node) if node in groups.parent else node
+
+    # what kernels read through the cheap regions they recompute must be stored
+    for node in order:
+        if _fusible(node):
+            for child in node.inputs:
+                cheap = cheap_cones(child) if unit(child) is not unit(node) else None
+                if cheap is not None:
+                    read_by_cones.update(leaf for leaf in cheap[1]
+                                         if unit(leaf) is not unit(node))
+
     memo = {}
-    for unit in _unit_order(order, groups):
+    for unit in _unit_order(order, groups, cheap_cones):
         if unit in groups.members:
             members = sorted(groups.members[unit], key=position.__getitem__)
-            _build_kernel(members, set(members), users, graph_outputs, read_by_cones, memo)
+            _build_kernel(members, set(members), users, graph_outputs, read_by_cones, memo,
+                          cheap_cones)
         elif unit.inputs:
             memo[unit] = unit.replace(inputs=[memo[i] for i in unit.inputs])
         else:

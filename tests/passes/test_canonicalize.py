@@ -179,3 +179,22 @@ def test_mean_computes_its_operand_once():
     schedule, _ = run_pipeline(graph([x, y], T.exp(x - y).mean()))
     kernels = [step for step in schedule.steps if hasattr(step, "kernel")]
     assert sum("exp" in step.kernel.members for step in kernels) == 1
+
+
+def test_nested_sums_become_one():
+    x = T.dtensor3("x")
+    reduce = ir.ops.Reduce
+    assert rewritten([x], x.sum(axis=1).sum(axis=0)) is \
+        Node.make(reduce("add", (0, 1), False, "float64"), (x.node,))
+    assert rewritten([x], x.sum(axis=2, keepdims=True).sum(axis=0, keepdims=True)) is \
+        Node.make(reduce("add", (0, 2), True, "float64"), (x.node,))
+    mixed = x.sum(axis=2, keepdims=True).sum(axis=0)  # keepdims differ: stays
+    assert rewritten([x], mixed) is mixed.node
+    i = T.itensor3("i")  # int32 sums to int64, then int64 sums: one dtype, merged
+    assert rewritten([i], i.sum(axis=0).sum(axis=0)).op.axes == (0, 1)
+
+
+def test_shape_of_a_reduction_reads_the_reduced_array():
+    x = T.dmatrix("x")
+    assert rewritten([x], x.sum(axis=1).shape[0]) is x.shape[0].node
+    assert rewritten([x], x.sum(axis=0, keepdims=True).shape[1]) is x.shape[1].node

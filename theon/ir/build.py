@@ -56,8 +56,12 @@ def sum_to(grad, ttype):
     axes = list(range(lead))
     axes += [lead + axis for axis, length in enumerate(ttype.shape)
              if length == 1 and grad.type.shape[lead + axis] != 1]
-    if axes:
-        grad = Node.make(Reduce("add", tuple(axes), True, grad.type.dtype), (grad,))
+    if axes == list(range(lead)):
+        # only the leading axes: a reduction without them, not one keeping them and a
+        # dimshuffle dropping them (a step less: a bias gradient in every training step)
+        return Node.make(Reduce("add", tuple(axes), False, grad.type.dtype), (grad,)) \
+            if axes else grad
+    grad = Node.make(Reduce("add", tuple(axes), True, grad.type.dtype), (grad,))
     if lead:
         grad = dimshuffle(grad, tuple(range(lead, ndim)))
     return grad

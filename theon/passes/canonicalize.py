@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node, Shape
-from ..ir.ops import GradientOp
+from ..ir.ops import GradientOp, Reduce
 from .rewrite import rewrite
 
 _SUB = ELEMENTWISE["sub"]
@@ -159,9 +159,51 @@ def shape_from_operand(node):
     return None
 
 
+def shape_through_sum(node):
+    """shape(reduce(x))[i] -> shape(x)[j] for an axis the reduction keeps: the length is
+    read from the array reduced, and the reduction's result is not needed to measure it
+    (``mean`` of a row reduction divides by its row count)."""
+    if not isinstance(node.op, Shape) or node.op.axis is None or \
+            not isinstance(node.inputs[0].op, Reduce):
+        return None
+    reduce = node.inputs[0]
+    op = reduce.op
+    ndim = reduce.type.ndim
+    axis = node.op.axis % ndim
+    if op.keepdims:
+        if axis in op.axes:
+            return None
+        return Node.make(Shape(axis), reduce.inputs)
+    kept = [a for a in range(reduce.inputs[0].type.ndim) if a not in op.axes]
+    return Node.make(Shape(kept[axis]), reduce.inputs)
+
+
+def merge_nested_sums(node):
+    """sum(sum(x, axes=b), axes=a) -> sum(x, axes=a+b) (one pass over x, no intermediate
+    array), when both sums have one dtype and both keep dims, or neither does."""
+    op = node.op
+    if not isinstance(op, Reduce) or op.combiner != "add" or \
+            not isinstance(node.inputs[0].op, Reduce):
+        return None
+    inner_node = node.inputs[0]
+    inner = inner_node.op
+    if inner.combiner != "add" or inner.dtype != op.dtype or inner.keepdims != op.keepdims:
+        return None
+    (source,) = inner_node.inputs
+    if op.keepdims:
+        outer_axes = set(op.axes)
+    else:
+        kept = [a for a in range(source.type.ndim) if a not in inner.axes]
+        outer_axes = {kept[a] for a in op.axes}
+    axes = tuple(sorted(set(inner.axes) | outer_axes))
+    merged = Node.make(Reduce("add", axes, op.keepdims, op.dtype), (source,))
+    return merged if merged.type == node.type else None
+
+
 RULES = (remove_gradient_op, sort_commutative_operands, remove_identity_operand,
          collapse_involution, collapse_idempotent, cancel_self_subtraction,
-         absorb_integer_zero, subtract_negation, power_to_square_or_root, shape_from_operand)
+         absorb_integer_zero, subtract_negation, power_to_square_or_root, shape_from_operand,
+         shape_through_sum, merge_nested_sums)
 
 
 def canonicalize(graph):

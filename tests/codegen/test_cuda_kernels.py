@@ -233,3 +233,26 @@ def test_interpreter_catches_out_of_bounds_reads():
     with pytest.raises(KernelFault, match="out of bounds"):
         module.launch(step.symbol, (1, 1), 32, [_pointer(a, "x"), _pointer(out, "out"),
                                                 11, 1, 1, 11])
+
+
+def test_one_hot_gather_and_scatter_of_the_nll_and_its_gradient():
+    x, y = T.fmatrix("x"), T.ivector("y")
+    cost = -T.mean(T.log(T.nnet.softmax(x))[T.arange(y.shape[0]), y])
+    f = _cuda([x, y], [cost, theon.grad(cost, x)])
+    kernels = [s.kernel for s in f._executable.schedule.steps if isinstance(s, KernelStep)]
+    assert any(n.prim == "index" for k in kernels for n in _scalars(k))
+    a = np.random.default_rng(9).standard_normal((7, 33)).astype(np.float32)
+    labels = np.array([0, 32, 5, -1, 17, 3, -33], np.int32)
+    got_cost, got_grad = _Runner(f)(a, labels)
+    shifted = a - a.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(7)
+    grad = np.exp(logp)
+    grad[rows, labels] -= 1
+    np.testing.assert_allclose(got_cost, -logp[rows, labels].mean(), rtol=1e-5)
+    np.testing.assert_allclose(got_grad, grad / 7, rtol=1e-5, atol=1e-7)
+
+
+def _scalars(kernel):
+    from theon.ir import scalar
+    return scalar.topological(kernel.body)

@@ -136,3 +136,19 @@ def test_function_compiled_for_cuda_gives_ptx_and_refuses_to_run(tmp_path):
     with pytest.raises(ValueError, match="kind 'ptx' needs a function compiled with "
                                          "target='cuda'"):
         theon.function([x], x + 1).source("ptx")
+
+
+def test_one_hot_kernels_read_element_positions_and_assemble(tmp_path):
+    import theon
+    import theon.tensor as T
+    x, y = T.fmatrix("x"), T.ivector("y")
+    cost = -T.mean(T.log(T.nnet.softmax(x))[T.arange(y.shape[0]), y])
+    f = theon.function([x, y], [cost, theon.grad(cost, x)], target="cuda")
+    steps = f._executable.schedule.kernel_steps()
+    assert any(n.prim == "index" for step in steps
+               for n in ir.scalar.topological(step.kernel.body))
+    assert any(step.kernel.reduce for step in steps)
+    for arch in ("sm_80", "sm_90"):
+        ptx = compile_steps(steps, get_target("cuda", arch), "one_hot", Stopwatch()).code
+        result = _assemble(ptx, arch, tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]

@@ -11,7 +11,7 @@ from .external import emit_call
 from .types import register_type
 
 
-def emit_body(builder, outputs, load, target, lanes=1):
+def emit_body(builder, outputs, load, target, lanes=1, position=None):
     """Emit the scalar DAGs ``outputs`` on scalars, or on vectors of ``lanes`` elements (the
     same code: every emit function is written for both); return their values.
 
@@ -24,11 +24,16 @@ def emit_body(builder, outputs, load, target, lanes=1):
     target : Target
     lanes : int
         1 for scalar code; otherwise every value is a ``<lanes x T>`` vector.
+    position : callable, optional
+        ``position(axis) -> ir.Value``: the elements' i64 positions along domain axis
+        ``axis`` (negative, from the last), for the ``index`` primitive.
     """
     values = {}
     for node in s.topological(outputs):
         if node.prim == "input":
             values[node] = load(node.attr, node.dtype)
+        elif node.prim == "index":
+            values[node] = position(node.attr)
         elif node.prim == "const":
             values[node] = constant(node.value, node.dtype, lanes)
         else:

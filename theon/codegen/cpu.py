@@ -341,10 +341,10 @@ def _emit_loops(builder, kernel, views, shape, begin, end, lanes, inner, depth):
     fill whole vectors rather than one masked vector each, and an update written into its
     own input does not stall on a masked store that overlaps the next row's load."""
     if depth == 0:
-        inner(builder, kernel, views, [v.data for v in views], I64(0), I64(1), lanes)
+        inner(builder, kernel, views, [v.data for v in views], I64(0), I64(1), lanes, ())
         return
     if depth == 1:
-        inner(builder, kernel, views, [v.data for v in views], begin, end, lanes)
+        inner(builder, kernel, views, [v.data for v in views], begin, end, lanes, ())
         return
     start, stop = I64(0), shape[-1]
     flat = _flattenable(builder, kernel, views, shape, depth)
@@ -359,14 +359,16 @@ def _emit_loops(builder, kernel, views, shape, begin, end, lanes, inner, depth):
         shape = [shape[0]] + [builder.select(flat, I64(1), length) for length in shape[1:-1]]
     with for_range(builder, begin, end, "i0") as outer:
         offsets = [builder.mul(outer, v.strides[0]) for v in views]
-        _emit_middle(builder, kernel, views, shape, offsets, 1, lanes, inner, (start, stop), depth)
+        _emit_middle(builder, kernel, views, shape, offsets, 1, lanes, inner, (start, stop), depth,
+                     (outer,))
 
 
 def _flattenable(builder, kernel, views, shape, depth):
     """i1: every array of this elementwise kernel is C-contiguous over the domain (a scalar
     counts), so the domain may be read as one flat row; None where that cannot happen (a
-    reduction, or an array broadcast along some axes only)."""
-    if kernel.reduce is not None:
+    reduction, an array broadcast along some axes only, or a body reading positions: a flat
+    row has no axes)."""
+    if kernel.reduce is not None or _reads_positions(kernel):
         return None
     varying = [axis for axis in range(depth) if kernel.domain_shape[axis] != 1]
     flat = ir.IntType(1)(1)
@@ -383,35 +385,38 @@ def _flattenable(builder, kernel, views, shape, depth):
     return flat
 
 
-def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes, inner, span, depth):
+def _emit_middle(builder, kernel, views, shape, offsets, axis, lanes, inner, span, depth,
+                 positions):
     """Loops over axes ``axis .. depth-2`` accumulating offsets, then the inner loop over
-    ``span`` (start, stop) of the innermost looped axis."""
+    ``span`` (start, stop) of the innermost looped axis; ``positions``: the loop indices of
+    the axes before ``axis``."""
     if axis == depth - 1:
         bases = [view.pointer(view.data, offset) for view, offset in zip(views, offsets)]
-        inner(builder, kernel, views, bases, *span, lanes)
+        inner(builder, kernel, views, bases, *span, lanes, positions)
         return
     with for_range(builder, I64(0), shape[axis], f"i{axis}") as index:
         deeper = [builder.add(offset, builder.mul(index, view.strides[axis]))
                   for view, offset in zip(views, offsets)]
-        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes, inner, span, depth)
+        _emit_middle(builder, kernel, views, shape, deeper, axis + 1, lanes, inner, span, depth,
+                     positions + (index,))
 
 
-def _emit_inner(builder, kernel, views, bases, start, stop, lanes):
+def _emit_inner(builder, kernel, views, bases, start, stop, lanes, positions):
     """The contiguous innermost axis over [start, stop): whole vectors, then one masked
     vector for the remainder (no scalar copy of the body or of the math functions)."""
     count = builder.sub(stop, start)
     full_stop = builder.add(start, builder.and_(count, I64(-lanes)))
     with for_range(builder, start, full_stop, "v", step=lanes) as index:
-        _emit_elements(builder, kernel, views, bases, index, lanes, None)
+        _emit_elements(builder, kernel, views, bases, index, lanes, None, positions)
     remaining = builder.sub(stop, full_stop)
     with builder.if_then(builder.icmp_signed(">", remaining, I64(0)), likely=False):
         lane_ids = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
         limit = _splat(builder, remaining, lanes)
         mask = builder.icmp_signed("<", lane_ids, limit)
-        _emit_elements(builder, kernel, views, bases, full_stop, lanes, mask)
+        _emit_elements(builder, kernel, views, bases, full_stop, lanes, mask, positions)
 
 
-def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
+def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes, positions):
     """The innermost axis of a reduction over [start, stop): whole vectors and one masked
     vector folded into a vector accumulator then into the output element (inner axis
     reduced), or folded lane by lane into the output row (inner axis kept)."""
@@ -431,7 +436,7 @@ def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
 
         def fold(index, mask):
             value = _reduced_value(builder, kernel, views, bases, index, lanes, mask,
-                                   accumulate, identity)
+                                   accumulate, identity, positions)
             builder.store(combine(builder, combiner, accumulate,
                                    builder.load(slot, typ=identity.type), value), slot)
 
@@ -446,7 +451,7 @@ def _emit_reduce_inner(builder, kernel, views, bases, start, stop, lanes):
 
     def fold_row(index, mask):
         value = _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype,
-                               identity_constant(combiner, dtype, lanes))
+                               identity_constant(combiner, dtype, lanes), positions)
         current = out.load(bases[-1], index, lanes, mask)
         out.store(combine(builder, combiner, dtype, current, value), bases[-1], index, mask)
 
@@ -462,12 +467,14 @@ def _over_vectors(builder, start, full_stop, remaining, tail_mask, lanes, emit):
         emit(full_stop, tail_mask)
 
 
-def _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype, identity):
+def _reduced_value(builder, kernel, views, bases, index, lanes, mask, dtype, identity,
+                   positions):
     """The body's value at ``index`` in ``dtype``, with the identity in masked-off lanes."""
     def load(position, _):
         return views[position].load(bases[position], index, lanes, mask)
 
-    (value,) = emit_body(builder, kernel.body, load, CPU, lanes)
+    (value,) = emit_body(builder, kernel.body, load, CPU, lanes,
+                         _positions(builder, kernel, positions, index, lanes))
     if dtype == "float64" and value.type != identity.type:
         value = builder.fpext(value, identity.type)
     if mask is not None:
@@ -493,7 +500,7 @@ def _extract(builder, vector):
     return builder.extract_element(vector, I32(0))
 
 
-def _emit_elements(builder, kernel, views, bases, index, lanes, mask):
+def _emit_elements(builder, kernel, views, bases, index, lanes, mask, positions):
     """Load ``lanes`` consecutive elements of every input at ``index`` (only the lanes set in
     ``mask``, when given), run the body on vectors, store the outputs."""
     n_inputs = len(kernel.in_types)
@@ -501,9 +508,36 @@ def _emit_elements(builder, kernel, views, bases, index, lanes, mask):
     def load(position, dtype):
         return views[position].load(bases[position], index, lanes, mask)
 
-    values = emit_body(builder, kernel.body, load, CPU, lanes)
+    values = emit_body(builder, kernel.body, load, CPU, lanes,
+                       _positions(builder, kernel, positions, index, lanes))
     for position, value in enumerate(values):
         views[n_inputs + position].store(value, bases[n_inputs + position], index, mask)
+
+
+def _reads_positions(kernel):
+    """Whether the kernel's body uses the ``index`` primitive (element positions)."""
+    return any(node.prim == "index" for node in scalar.topological(kernel.body))
+
+
+def _positions(builder, kernel, outer, index, lanes):
+    """``position(axis)`` for ``emit_body``: the lanes' positions along domain axis ``axis``
+    (negative) as ``<lanes x i64>``: the loop indices ``outer`` of the axes before the
+    innermost looped one, ``index`` plus the lane number along it, 0 along the trailing
+    axes of static length 1 that are not looped over."""
+    depth = len(outer) + 1 if kernel.ndim else 0
+    if kernel.reduce is None:
+        depth = min(depth, _loop_depth(kernel))
+
+    def position(axis):
+        domain_axis = kernel.ndim + axis
+        if domain_axis >= depth:
+            return ir.Constant(ir.VectorType(I64, lanes), [0] * lanes)
+        if domain_axis < depth - 1:
+            return _splat(builder, outer[domain_axis], lanes)
+        lane_ids = ir.Constant(ir.VectorType(I64, lanes), list(range(lanes)))
+        return builder.add(_splat(builder, index, lanes), lane_ids)
+
+    return position
 
 
 CPU = CpuTarget()

@@ -55,7 +55,8 @@ class CudaTarget(Target):
             def read(position, dtype):
                 return load(builder, addresses[position], types[position].dtype)
 
-            values = emit_body(builder, kernel.body, read, self)
+            values = emit_body(builder, kernel.body, read, self,
+                               position=lambda axis: index[kernel.ndim + axis])
             for position, value in enumerate(values):
                 slot = len(kernel.in_types) + position
                 store(builder, value, addresses[slot], types[slot].dtype)

@@ -82,7 +82,7 @@ def define_reduction(module, step, target):
         kept_index = dict(zip(kept_axes, kept))
         bases = [offset(builder, own, kept_index) for own in strides]
         value = _thread_value(builder, kernel, target, fold, pointers, types, strides, bases,
-                              reduced_axes, extents, active, n_red,
+                              reduced_axes, extents, active, n_red, kept_index,
                               start=builder.add(builder.mul(chunk, group64),
                                                 builder.zext(lane_in_group, I64)),
                               step=builder.mul(group64, chunks))
@@ -97,8 +97,9 @@ def define_reduction(module, step, target):
 
 
 def _thread_value(builder, kernel, target, fold, pointers, types, strides, bases,
-                  reduced_axes, extents, active, n_red, start, step):
-    """This thread's fold of its share of the reduced range (the identity if inactive)."""
+                  reduced_axes, extents, active, n_red, kept_index, start, step):
+    """This thread's fold of its share of the reduced range (the identity if inactive);
+    ``kept_index``: the position along each kept axis ({axis: i64})."""
     slot = entry_alloca(builder, fold.register)
     builder.store(fold.identity, slot)
     stop = builder.select(active, n_red, I64(0))
@@ -113,7 +114,9 @@ def _thread_value(builder, kernel, target, fold, pointers, types, strides, bases
         def read(position, dtype):
             return load(builder, addresses[position], types[position].dtype)
 
-        (value,) = emit_body(builder, kernel.body, read, target)
+        positions = {**kept_index, **index}
+        (value,) = emit_body(builder, kernel.body, read, target,
+                             position=lambda axis: positions[kernel.ndim + axis])
         builder.store(fold(builder.load(slot, typ=fold.register), fold.widen(value)), slot)
     return builder.load(slot, typ=fold.register)
 

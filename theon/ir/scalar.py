@@ -6,6 +6,9 @@ primitive has a numpy reference here, so ``ir.evaluate`` can run a fused kernel 
 
 Operands of a primitive always share one dtype (the op that builds the body inserts casts);
 comparisons, ``isnan`` and ``isinf`` return bool, ``cast`` returns its attribute's dtype.
+``index`` is the element's position along one axis of the kernel's domain (int64), counted
+from the last axis as broadcasting aligns shapes (``attr`` -1: the innermost axis), so a
+one-hot ``where(index == label, x, 0)`` is computed in place instead of gathered.
 """
 import math
 import weakref
@@ -26,7 +29,7 @@ MATH = {"exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p
         "sin": 1, "cos": 1, "tan": 1, "arcsin": 1, "arccos": 1, "arctan": 1, "arctan2": 2,
         "sinh": 1, "cosh": 1, "tanh": 1, "arcsinh": 1, "arccosh": 1, "arctanh": 1,
         "erf": 1, "erfc": 1}
-OTHER = {"where": 3, "cast": 1, "input": 0, "const": 0}
+OTHER = {"where": 3, "cast": 1, "input": 0, "const": 0, "index": 0}
 # ``call``: an external scalar function (``EXTERNAL``), any number of operands
 ARITY = {**ARITHMETIC, **COMPARISONS, **BITWISE, **FLOAT_UNARY, **MATH, **OTHER, "call": None}
 
@@ -42,7 +45,8 @@ class Scalar:
     dtype : str
     attr : hashable
         ``input``: the kernel input index; ``const``: the value's bytes; ``cast``: nothing
-        (the target dtype is ``dtype``); ``call``: the symbol of an ``ExternalFunction``.
+        (the target dtype is ``dtype``); ``call``: the symbol of an ``ExternalFunction``;
+        ``index``: the axis, negative (counted from the domain's last axis).
     """
 
     __slots__ = ("prim", "args", "dtype", "attr", "__weakref__")
@@ -54,6 +58,8 @@ class Scalar:
     def _leaf_text(self):
         if self.prim == "const":
             return f"{self.value!r}:{self.dtype}"
+        if self.prim == "index":
+            return f"index[{self.attr}]"
         return f"in{self.attr}:{self.dtype}"
 
     @property
@@ -87,7 +93,7 @@ def format_body(outputs):
     first, leaves inline), ending with ``out<n> = tk``; iterative, so any depth prints."""
     names, lines = {}, []
     for node in _order(outputs):
-        if node.prim in ("input", "const"):
+        if node.prim in ("input", "const", "index"):
             names[node] = node._leaf_text()
             continue
         names[node] = f"t{len(lines)}"
@@ -106,6 +112,14 @@ def input_(index, dtype):
 def const(value, dtype):
     """A constant of ``dtype``; NaN and -0.0 are kept exactly (identity is the bytes)."""
     return make("const", (), dtype, np.array(value, dtype=dtype).tobytes())
+
+
+def index(axis):
+    """The element's position (int64) along domain axis ``axis``, a negative axis counted
+    from the last one."""
+    if not isinstance(axis, int) or axis >= 0:
+        raise ValueError(f"scalar index: axis must be a negative int; got {axis!r}")
+    return make("index", (), "int64", axis)
 
 
 def cast(x, dtype):
@@ -261,6 +275,8 @@ def evaluate(outputs, inputs):
                 value = np.asarray(inputs[node.attr])
             elif node.prim == "const":
                 value = np.asarray(node.value, dtype=node.dtype)
+            elif node.prim == "index":
+                value = _positions(shape, node.attr)
             elif node.prim == "cast":
                 value = _cast(values[node.args[0]], node.dtype)
             elif node.prim == "call":
@@ -271,6 +287,14 @@ def evaluate(outputs, inputs):
                 value = np.asarray(value).astype(node.dtype, copy=False)
             values[node] = value
     return [np.broadcast_to(values[o], shape).astype(o.dtype) for o in outputs]
+
+
+def _positions(shape, axis):
+    """Each element's position along ``axis`` (negative) of ``shape``, broadcastable to it."""
+    if -axis > len(shape):
+        raise ValueError(f"scalar index: axis {axis} of a domain of rank {len(shape)}")
+    length = shape[axis]
+    return np.arange(length, dtype=np.int64).reshape((length,) + (1,) * (-axis - 1))
 
 
 def _cast(value, dtype):

@@ -16,6 +16,7 @@ from .fold_constants import fold_constants
 from .fuse import fuse
 from .gemm import gemm
 from .loops import trim_loop_history
+from .one_hot import one_hot
 from .schedule import schedule
 from .stabilize import stabilize
 
@@ -31,6 +32,7 @@ class Pass:
 PIPELINE = (
     Pass("canonicalize", canonicalize),
     Pass("stabilize", stabilize),
+    Pass("one_hot", one_hot),
     Pass("fold_constants", fold_constants),
     Pass("trim_loops", trim_loop_history),
     Pass("lazy_branches", lazy_branches),

@@ -538,6 +538,8 @@ def find_elementwise(name, attrs=()):
     with ``register_custom``; KeyError if this process knows none."""
     if name == "cast":
         return cast_op(dict(attrs)["dtype"])
+    if name == "axis_index":
+        return axis_index_op(dict(attrs)["axis"])
     if not attrs and name in ELEMENTWISE:
         return ELEMENTWISE[name]
     return _CUSTOM[(name, tuple(attrs))]
@@ -553,6 +555,32 @@ def cast_op(dtype):
         op = _define("cast", 1, cast_signature(dtype), _saturating_cast(dtype), _cast_lower,
                      attrs=(("dtype", dtype),))
         _casts[dtype] = op
+    return op
+
+
+_axis_indices = {}
+
+
+def axis_index_op(axis):
+    """The elementwise op giving each element of its operand its position along ``axis``
+    (negative: counted from the last axis), as int64; the operand's values are not read,
+    only its shape.  ``eq(axis_index(x), label)`` is a one-hot mask that fuses into the
+    kernels around it (see ``passes/one_hot.py``)."""
+    if not isinstance(axis, int) or axis >= 0:
+        raise ValueError(f"axis_index: axis must be a negative int; got {axis!r}")
+    op = _axis_indices.get(axis)
+    if op is None:
+        def signature(name, in_dtypes):
+            return tuple(in_dtypes), "int64"
+
+        def reference(x):
+            if -axis > x.ndim:
+                raise ValueError(f"axis_index: axis {axis} of an array of rank {x.ndim}")
+            return np.broadcast_to(s._positions(x.shape, axis), x.shape)
+
+        op = _define("axis_index", 1, signature, reference, lambda dtype, x: s.index(axis),
+                     attrs=(("axis", axis),), gradient=_none)
+        _axis_indices[axis] = op
     return op
 
 

@@ -367,6 +367,73 @@ class IncSubtensor(_Indexing):
         return result
 
 
+@host_op
+@dataclass(frozen=True)
+class RowLabels(Op):
+    """The labels of ``x[arange(m), labels]`` (or of ``inc_subtensor`` there), checked as
+    the indexing would check them and turned into column positions: a column ``(m, 1)``
+    of values in ``[0, k)`` (negative labels count from the end, as in numpy), of the
+    labels' dtype.  ``passes/one_hot.py`` computes the indexing as a one-hot mask with
+    them, fused into the kernels around it, so the checks happen here, before any kernel
+    reads a label.
+
+    Inputs: the labels (an integer vector of length m or 1), an array of ``x``'s shape
+    (only its shape is read), and m (the arange's length) unless ``m_is_length``: the rows
+    are ``arange(len(labels))``, Theano's idiom.  ``indexing`` names the op the user wrote,
+    for messages.  Raises IndexError as the indexing would (a label out of range, more rows
+    than ``x`` has, labels that do not broadcast to m), and ValueError when m is below
+    ``x``'s row count: the one-hot form computes every row (Theano's crossentropy rewrite
+    asks the same).
+    """
+
+    indexing: str
+    m_is_length: bool = True
+
+    name = "row_labels"
+    returns_view = True  # (of the labels, when they need no change)
+
+    def infer_type(self, labels_type, x_type, *length_type):
+        length = labels_type.shape[0] if labels_type.shape[0] != 1 else None
+        return TensorType(labels_type.dtype, (length, 1))
+
+    def impl(self, labels, x, length=None):
+        rows, columns = np.shape(x)
+        count = labels.shape[0]
+        length = count if self.m_is_length else int(length)
+        if count != length and count != 1:
+            raise IndexError(f"{self.indexing}: shape mismatch: indexing arrays could not be "
+                             f"broadcast together with shapes ({length},) ({count},)")
+        if length != rows:
+            self._wrong_rows(length, rows)
+        # one reduction in the common case: read as unsigned, a negative label is huge
+        unsigned = labels.view(labels.dtype.str.replace("i", "u"))
+        if count and unsigned.max() >= columns:
+            labels = self._wrapped(labels, columns)
+        if count != length:
+            labels = np.repeat(labels, length)
+        return labels.reshape(length, 1)
+
+    def _wrong_rows(self, length, rows):
+        if length > rows:
+            raise IndexError(f"{self.indexing}: index {rows} is out of bounds for axis 0 "
+                             f"with size {rows}")
+        raise ValueError(f"{self.indexing}: x[arange({length}), labels] with x of {rows} "
+                         f"rows: theon computes this indexing over all of x's rows; index "
+                         f"x[:{length}] first")
+
+    def _wrapped(self, labels, columns):
+        """``labels`` with the negative ones counted from the end; IndexError naming the
+        first label out of range."""
+        bad = (labels < -columns) | (labels >= columns)
+        if bad.any():
+            raise IndexError(f"{self.indexing}: index {labels[bad][0]} is out of bounds for "
+                             f"axis 1 with size {columns}")
+        return np.where(labels < 0, labels + columns, labels).astype(labels.dtype)
+
+    def describe(self):
+        return f"row_labels({self.indexing})"
+
+
 # ---- gradients --------------------------------------------------------------------------
 
 def _index_of(index, source, values):

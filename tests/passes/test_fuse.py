@@ -175,3 +175,21 @@ def test_regions_sharing_a_kernel_do_not_make_a_cycle_through_it():
     np.testing.assert_allclose(got_cost, np.log(3), rtol=1e-14)
     np.testing.assert_allclose(got_grad, (np.full((2, 3), 1 / 3) - np.eye(3)[[0, 2]]) / 2,
                                rtol=1e-14)
+
+
+def test_a_reduction_reads_a_value_stored_anyway_instead_of_recomputing_it():
+    # the hidden layer's gradient is stored for the weights' product; the bias gradient's
+    # column sum reads it, and does not recompute tanh(x @ W + b) for each element
+    x, W, b, g = T.fmatrix("x"), T.fmatrix("W"), T.fvector("b"), T.fmatrix("g")
+    h = T.tanh(T.dot(x, W) + b)
+    dh = (1 - h ** 2) * g
+    inputs, outputs = [x, W, b, g], [T.dot(x.T, dh), dh.sum(axis=0)]
+    kernels, _ = kernels_of(graph_of(inputs, outputs))
+    (column_sum,) = [k for k in kernels if k.op.reduce is not None]
+    assert "tanh" not in column_sum.op.members and column_sum.op.members == ("add-reduce[0]",)
+    rng = np.random.default_rng(4)
+    values = [rng.standard_normal(shape).astype(np.float32)
+              for shape in ((5, 3), (3, 4), (4,), (5, 4))]
+    product, total = theon.function(inputs, outputs)(*values)
+    hv = np.tanh(values[0] @ values[1] + values[2])
+    np.testing.assert_allclose(total, ((1 - hv ** 2) * values[3]).sum(axis=0), rtol=1e-5)

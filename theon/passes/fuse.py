@@ -52,7 +52,7 @@ class _Groups:
         return root
 
 
-def _creates_cycle(node, roots, groups, users):
+def _creates_cycle(node, roots, groups, users, stored):
     """Whether putting ``node`` and groups ``roots`` in one kernel makes it depend on itself:
     a path that leaves the union and comes back into it."""
     union = set(roots)
@@ -62,7 +62,7 @@ def _creates_cycle(node, roots, groups, users):
                                      groups.find(candidate) in union)
 
     # a reduction that recomputes ``node`` in its own kernel does not read it
-    frontier = [u for u in users[node] if not inside(u) and not _recomputes(u, node)]
+    frontier = [u for u in users[node] if not inside(u) and not _recomputes(u, node, stored)]
     if len(roots) > 1:
         for root in roots:
             for member in groups.members[root]:
@@ -87,7 +87,7 @@ def _creates_cycle(node, roots, groups, users):
     return False
 
 
-def _assign_groups(order, users, graph_outputs):
+def _assign_groups(order, users, graph_outputs, stored):
     """Group fusible nodes, consumers first; returns the union-find.  A Reduce starts a
     group of its own, which takes in the elementwise nodes that feed only it and are not
     outputs of the graph (their values are folded, never stored)."""
@@ -117,14 +117,14 @@ def _assign_groups(order, users, graph_outputs):
             for u in users[node])}
         roots = sorted((r for r in roots if len(groups.members[r]) < MAX_KERNEL_NODES),
                        key=lambda r: r.serial)
-        if roots and not _creates_cycle(node, roots, groups, users):
+        if roots and not _creates_cycle(node, roots, groups, users, stored):
             groups.union(roots, node)
         else:
             groups.add(node)
     return groups
 
 
-def _unit_order(order, groups, cheap_cones):
+def _unit_order(order, groups, cheap_cones, stored):
     """Fusion groups and unfused nodes as units, each after the units it reads from."""
     def unit(node):
         return groups.find(node) if node in groups.parent else node
@@ -133,7 +133,7 @@ def _unit_order(order, groups, cheap_cones):
     for node in order:
         reads = node.inputs
         if isinstance(node.op, Reduce) and unit(node.inputs[0]) is not unit(node):
-            reads = _cone_leaves(node.inputs[0])  # what _inline_cone makes it read
+            reads = _cone_leaves(node.inputs[0], stored)  # what _inline_cone makes it read
         elif _fusible(node):
             reads = []  # what _build_kernel makes it read: cheap inputs are recomputed
             for child in node.inputs:
@@ -162,7 +162,7 @@ def _unit_order(order, groups, cheap_cones):
 
 
 def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo,
-                  cheap_cones):
+                  cheap_cones, stored):
     """The kernel node computing ``members`` (in topological order) and its outputs; none
     when every value it computes is recomputed where it is used."""
     inputs, input_index, scalars = [], {}, {}
@@ -187,14 +187,14 @@ def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo
         scalars[member] = member.op.scalar_body(args)
     if reduction is not None:
         kernel = _reduction_kernel(reduction, member_set, scalars, inputs, input_index,
-                                   members)
+                                   members, stored)
         outputs = [reduction]
     else:
         # a reduction that recomputes a member (_inline_cone) does not read it; the leaves
         # of its recomputed cone it does read (``read_by_cones``)
         outputs = [m for m in members
                    if m in graph_outputs or m in read_by_cones or any(
-                       u not in member_set and not _recomputes(u, m) and
+                       u not in member_set and not _recomputes(u, m, stored) and
                        not (_fusible(u) and cheap_cones(m) is not None) for u in users[m])]
         if not outputs:
             return
@@ -210,13 +210,14 @@ def _build_kernel(members, member_set, users, graph_outputs, read_by_cones, memo
         memo[out] = projected
 
 
-def _reduction_kernel(reduction, member_set, scalars, inputs, input_index, members):
+def _reduction_kernel(reduction, member_set, scalars, inputs, input_index, members,
+                      stored):
     """The Kernel folding the Reduce ``reduction`` over the values its region computes."""
     source = reduction.inputs[0]
     if source in member_set:
         value = scalars[source]
     else:
-        value = _inline_cone(source, inputs, input_index)
+        value = _inline_cone(source, inputs, input_index, stored)
     op = reduction.op
     accumulator = dtypes.BOOL if op.combiner in ("and", "or") else op.dtype
     return Kernel(in_types=tuple(i.type for i in inputs), out_types=(reduction.type,),
@@ -292,25 +293,27 @@ def _cheap_scalars(node, cone, inputs, input_index, known=None):
     return value(node)
 
 
-def _cone(source):
+def _cone(source, stored):
     """The elementwise nodes a reduction of ``source`` recomputes: ``source`` and its
-    producers of the same broadcast pattern, at most MAX_RECOMPUTED_NODES of them."""
+    producers of the same broadcast pattern, at most MAX_RECOMPUTED_NODES of them, stopping
+    at values ``stored`` anyway (reading one costs no more than reading its inputs)."""
     pattern = source.type.broadcastable
     cone, stack = set(), [source]
     while stack and len(cone) < MAX_RECOMPUTED_NODES:
         node = stack.pop()
-        if node in cone or not _fusible(node) or node.type.broadcastable != pattern:
+        if node in cone or not _fusible(node) or node.type.broadcastable != pattern or \
+                node in stored:
             continue
         cone.add(node)
         stack.extend(node.inputs)
     return cone
 
 
-def _cone_leaves(source):
+def _cone_leaves(source, stored):
     """The nodes a kernel recomputing ``source`` (see _inline_cone) reads: the inputs of its
     cone that are outside it, single-element constants excepted (they become literals), and
     cheap ones recomputed in turn (see ``_cheap_cone``)."""
-    cone = _cone(source)
+    cone = _cone(source, stored)
     if not cone:
         return [source]
     leaves = []
@@ -321,17 +324,17 @@ def _cone_leaves(source):
     return leaves
 
 
-def _recomputes(user, node):
+def _recomputes(user, node, stored):
     """Whether ``user`` is a Reduce whose kernel recomputes ``node`` instead of reading it."""
-    return isinstance(user.op, Reduce) and node in _cone(user.inputs[0])
+    return isinstance(user.op, Reduce) and node in _cone(user.inputs[0], stored)
 
 
-def _inline_cone(source, inputs, input_index):
+def _inline_cone(source, inputs, input_index, stored):
     """The scalar DAG recomputing ``source`` from the leaves of its elementwise cone (nodes
     of its broadcast pattern, at most MAX_RECOMPUTED_NODES), adding the leaves to
     ``inputs``.  A reduction of exp(x - m) whose exp is also stored elsewhere (softmax)
     then reads x once instead of reading the stored exps: one pass over memory less."""
-    cone = _cone(source)
+    cone = _cone(source, stored)
     scalars = {}
     for node in toposort([source]):
         if node in scalars:
@@ -356,14 +359,19 @@ def fuse(graph):
     order = graph.nodes()
     users = consumers(order)
     graph_outputs = set(graph.outputs)
-    groups = _assign_groups(order, users, graph_outputs)
+    # values a host step or the caller reads: stored whatever fusion does, so a reduction
+    # reads them rather than recomputing them (a tanh layer's output, a gradient a gemm reads)
+    stored = frozenset(node for node in order if _fusible(node) and (
+        node in graph_outputs or any(not _fusible(u) and not isinstance(u.op, Reduce)
+                                     for u in users[node])))
+    groups = _assign_groups(order, users, graph_outputs, stored)
     if not groups.parent:
         return graph
     position = {node: index for index, node in enumerate(order)}
     read_by_cones = {leaf for node in order if isinstance(node.op, Reduce)
                      and (node.inputs[0] not in groups.parent
                           or groups.find(node.inputs[0]) is not groups.find(node))
-                     for leaf in _cone_leaves(node.inputs[0])} \
+                     for leaf in _cone_leaves(node.inputs[0], stored)} \
         if any(isinstance(node.op, Reduce) for node in order) else set()
     cones = {}
 
@@ -385,11 +393,11 @@ def fuse(graph):
                                          if unit(leaf) is not unit(node))
 
     memo = {}
-    for unit in _unit_order(order, groups, cheap_cones):
+    for unit in _unit_order(order, groups, cheap_cones, stored):
         if unit in groups.members:
             members = sorted(groups.members[unit], key=position.__getitem__)
             _build_kernel(members, set(members), users, graph_outputs, read_by_cones, memo,
-                          cheap_cones)
+                          cheap_cones, stored)
         elif unit.inputs:
             memo[unit] = unit.replace(inputs=[memo[i] for i in unit.inputs])
         else:

@@ -210,3 +210,17 @@ def test_shape_errors_are_raised_before_any_native_step():
     with pytest.raises(ValueError):
         f(np.ones((4, 3)), np.ones(2))
     assert _native_steps(f) == [0]
+
+
+def test_labels_checked_at_every_step_of_a_native_loop():
+    # x[arange(n), labels_t] in a loop body: the labels' check (RowLabels, which returns its
+    # labels as they are when all are in range) runs at every step, not once as a view
+    x, labels = T.dmatrix("x"), T.imatrix("labels")
+    picked, _ = theon.scan(lambda y_t: x[T.arange(y_t.shape[0]), y_t] * 2, sequences=labels)
+    f = theon.function([x, labels], picked)
+    a = np.arange(12.0).reshape(4, 3)
+    steps = np.array([[0, 1, 2, 0], [2, 2, -1, 1], [-3, 0, 1, 2]], np.int32)
+    native, python = _both(f, a, steps)
+    _assert_same(native, python, [[a[np.arange(4), row] * 2 for row in steps]])
+    with pytest.raises(IndexError, match=r"index 3 is out of bounds for axis 1 with size 3$"):
+        f(a, np.array([[0, 1, 2, 0], [0, 1, 2, 0], [0, 3, 0, 0]], np.int32))

@@ -31,10 +31,17 @@ from ..config import config
 from ..ir import HostStep, KernelStep
 from ..ir.ops.linalg import Dot
 from ..ir.ops.reduce import identity
+from ..ir.ops.indexing import Subtensor
 from ..ir.ops.scan import run_loop
 from ..ir.ops.shape import Shape
+from ..ir.ops.shape_ops import DimShuffle, Rebroadcast, Reshape, SplitPart, SumToShape
 from . import blas, threads
 from .gemm import gemm_functions, parameters, scalar_bits
+
+# host ops whose result, a view of input 0, depends on the shapes and the other inputs alone
+# (not every op with ``returns_view`` does: RowLabels returns its labels only when they are
+# all in range, and checks them): a program may follow such a view by its data pointer
+VIEW_OPS = (DimShuffle, Rebroadcast, Reshape, SplitPart, Subtensor, SumToShape)
 
 _DRIVE = ctypes.PYFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                            ctypes.c_void_p)
@@ -113,7 +120,7 @@ def _step_kinds(schedule, op):
             kind = "invariant"
         elif isinstance(step.op, Dot):
             kind = "dot"
-        elif getattr(step.op, "returns_view", False) and \
+        elif isinstance(step.op, VIEW_OPS) and \
                 all(slot in invariant for slot in step.inputs[1:]):
             kind = "view"
         else:

@@ -86,6 +86,11 @@ FLAGS = {
                      "run a scan's steps in one native loop (the body's kernels and BLAS "
                      "called from machine code, no Python between steps) wherever the body "
                      "allows; see theon/runtime/native_loop.py"),
+    "native_calls": (_parse_bool, True,
+                     "run a compiled function's steps natively (kernels and BLAS called from "
+                     "machine code, no Python between steps) once a call's inputs have the "
+                     "shapes and strides of the call before; intermediates then stay "
+                     "allocated between calls; see theon/runtime/native_call.py"),
     "num_threads": (_parse_threads, None,
                     "threads a large kernel is split across (default: THEON_NUM_THREADS, "
                     "else every core this process may use)"),

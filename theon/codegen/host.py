@@ -15,8 +15,10 @@ import platform
 # Offsets of fields of numpy's PyArrayObject on 64-bit CPython, read by CPU kernels
 # (checked against numpy itself by runtime/abi.py before the first call).
 ARRAY_DATA = 16
+ARRAY_ND = 24       # int32 (read by the loop driver's BIND)
 ARRAY_DIMS = 32
 ARRAY_STRIDES = 40
+ARRAY_FLAGS = 64    # int32 (read by the loop driver's BIND)
 
 # The IR theon emits is already vectorised, with its loops and math functions written out:
 # the middle end only has to clean up (``PIPELINE``), not to discover parallelism.  LLVM's

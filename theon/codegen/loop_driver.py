@@ -1,9 +1,9 @@
 """The native loop driver's machine code (its program's format: ``loop_program``)."""
 from llvmlite import ir
 
-from .host import ARRAY_DATA
-from .loop_program import (CALL, COPY, END, FILL, GEMM, MAX_CALL_ARGS, SET, SYMBOL, UNTIL,
-                           VIEW)
+from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_FLAGS, ARRAY_ND, ARRAY_STRIDES
+from .loop_program import (BIND, BIND_FAILED, CALL, COPY, END, FILL, GEMM, MARK, MAX_CALL_ARGS,
+                           SET, SYMBOL, UNTIL, VIEW)
 
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
@@ -37,7 +37,8 @@ def define_driver(module):
     builder.position_at_end(blocks.dispatch)
     switch = builder.switch(code.word(0), blocks.bad)
     for opcode, emit in ((END, _end), (SET, _set), (VIEW, _view), (CALL, _call),
-                         (FILL, _fill), (GEMM, _gemm), (COPY, _copy), (UNTIL, _until)):
+                         (FILL, _fill), (GEMM, _gemm), (COPY, _copy), (UNTIL, _until),
+                         (BIND, _bind), (MARK, _mark)):
         block = function.append_basic_block(f"op{opcode}")
         switch.add_case(I64(opcode), block)
         builder.position_at_end(block)
@@ -65,9 +66,11 @@ class _Code:
         self.step, self.result, self.blocks = step, result, blocks
 
     def word(self, offset):
-        """The int64 at ``program[pc + offset]``."""
+        """The int64 at ``program[pc + offset]`` (``offset``: an int or an i64 value)."""
         builder = self.builder
-        index = builder.add(builder.load(self.pc, typ=I64), I64(offset))
+        if isinstance(offset, int):
+            offset = I64(offset)
+        index = builder.add(builder.load(self.pc, typ=I64), offset)
         return builder.load(builder.gep(self.program, [index], source_etype=I64), typ=I64)
 
     def pointer(self, offset):
@@ -232,3 +235,70 @@ def _until(code):
             I64(-1))
     builder.position_at_end(go_on)
     code.next(I64(2))
+
+
+def _bind(code):
+    """Check the array at word 2 against the rank, flags, lengths and strides that follow;
+    then move the data pointer of the array at word 1 (unless 0) to its data."""
+    builder = code.builder
+    function = builder.function
+    source = code.pointer(2)
+    rank = code.word(3)
+    mask = code.word(4)
+    failed = function.append_basic_block("bind_failed")
+    check_axes = function.append_basic_block("bind_axes")
+    head = function.append_basic_block("bind_head")
+    body = function.append_basic_block("bind_body")
+    next_axis = function.append_basic_block("bind_next_axis")
+    done = function.append_basic_block("bind_done")
+    moved = function.append_basic_block("bind_move")
+    after = function.append_basic_block("bind_after")
+
+    def field(offset, kind):
+        return builder.load(builder.gep(source, [I64(offset)], source_etype=I8), typ=kind)
+
+    ndim = builder.sext(field(ARRAY_ND, I32), I64)
+    flags = builder.sext(field(ARRAY_FLAGS, I32), I64)
+    same = builder.and_(builder.icmp_signed("==", ndim, rank),
+                        builder.icmp_signed("==", builder.and_(flags, mask), mask))
+    builder.cbranch(same, check_axes, failed)
+
+    builder.position_at_end(check_axes)
+    dims = field(ARRAY_DIMS, PTR)
+    strides = field(ARRAY_STRIDES, PTR)
+    entry = builder.block
+    builder.branch(head)
+    builder.position_at_end(head)
+    axis = builder.phi(I64)
+    axis.add_incoming(I64(0), entry)
+    builder.cbranch(builder.icmp_signed("<", axis, rank), body, done)
+
+    builder.position_at_end(body)
+    length = builder.load(builder.gep(dims, [axis], source_etype=I64), typ=I64)
+    stride = builder.load(builder.gep(strides, [axis], source_etype=I64), typ=I64)
+    expected_length = code.word(builder.add(axis, I64(5)))
+    expected_stride = code.word(builder.add(builder.add(axis, rank), I64(5)))
+    fits = builder.and_(builder.icmp_signed("==", length, expected_length),
+                        builder.icmp_signed("==", stride, expected_stride))
+    builder.cbranch(fits, next_axis, failed)
+    builder.position_at_end(next_axis)
+    axis.add_incoming(builder.add(axis, I64(1)), next_axis)
+    builder.branch(head)
+
+    builder.position_at_end(failed)  # nothing of this instruction happened
+    _finish(builder, code.result, builder.load(code.step, typ=I64), I64(BIND_FAILED))
+
+    builder.position_at_end(done)
+    target = code.word(1)
+    builder.cbranch(builder.icmp_signed("!=", target, I64(0)), moved, after)
+    builder.position_at_end(moved)
+    builder.store(code.data(2), code.data_field(builder.inttoptr(target, PTR)))
+    builder.branch(after)
+    builder.position_at_end(after)
+    code.next(builder.add(builder.add(rank, rank), I64(5)))
+
+
+def _mark(code):
+    builder = code.builder
+    builder.store(code.word(2), code.pointer(1))
+    code.next(I64(3))

@@ -9,9 +9,11 @@ The driver is generic: what one step does is a *program*, a flat array of int64 
 
 runs steps ``first .. last-1``; ``result`` receives ``(steps completed, status)``: status 0
 when all ran, -1 when an ``until`` condition stopped the loop after step ``result[0]-1``,
-else the nonzero status a kernel returned at step ``result[0]`` (which did not complete:
-the runtime runs it again through Python).  Arrays are numpy array objects: the driver
-moves a per-step array by writing its data pointer, and kernels read it as they always do.
+-3 (``BIND_FAILED``) when a ``BIND`` found an array other than the program expects (before
+touching it), else the nonzero status a kernel returned at step ``result[0]`` (which did
+not complete: the runtime runs it again through Python).  Arrays are numpy array objects:
+the driver moves a per-step array by writing its data pointer, and kernels read it as they
+always do.
 
 Instructions (``i`` is the step's index, counted from 0 in loop order)::
 
@@ -27,9 +29,23 @@ Instructions (``i`` is the step's index, counted from 0 in loop order)::
                                   Fortran ?gemm, every argument by reference
     COPY  dst src bytes           memmove(data(dst), data(src), bytes)
     UNTIL obj                     stop after this step if the byte at data(obj) is nonzero
+    BIND  dst src nd mask         stop with status BIND_FAILED unless array src has nd axes,
+          dims[nd] strides[nd]    these lengths and strides (in bytes) and every flag of
+                                  mask (numpy's NPY_ARRAY_* bits); then data(dst) =
+                                  data(src), unless dst is 0 (a check only)
+    MARK  address value           the int64 at address = value (where a program is: the
+                                  runtime reads it after a stop)
     END                           the step is over
+
+``BIND`` and ``MARK`` serve ``runtime/native_call.py``, which runs a whole compiled
+function as one step: its arguments are new array objects at each call, checked and
+bound to array objects of the program's own, and the step a refusing kernel stopped at
+is the last one marked.
 """
 SYMBOL = "theon_loop_driver"
 MAX_CALL_ARGS = 64  # a kernel with more arrays runs its loop through Python
 
-END, SET, VIEW, CALL, FILL, GEMM, COPY, UNTIL = range(8)
+END, SET, VIEW, CALL, FILL, GEMM, COPY, UNTIL, BIND, MARK = range(10)
+BIND_FAILED = -3  # the status of a stop at a BIND
+# numpy's array flags a BIND can require (NPY_ARRAY_C_CONTIGUOUS, _ALIGNED, _WRITEABLE)
+C_CONTIGUOUS, ALIGNED, WRITEABLE = 0x1, 0x100, 0x400

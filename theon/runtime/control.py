@@ -6,9 +6,11 @@ from .native_loop import NativeLoop
 
 
 def _compiled(schedule, what, addresses, target_name):
-    """The Executable of a body ``schedule``; its inputs named '<what> input <i>'."""
+    """The Executable of a body ``schedule``; its inputs named '<what> input <i>'.  Its
+    calls stay in Python: a loop's steps run natively by ``NativeLoop``, and a program
+    recorded per body would pay its writing for few calls."""
     names = [f"{what} input {index}" for index in range(schedule.n_inputs)]
-    return Executable(schedule, addresses, names, None, target_name)
+    return Executable(schedule, addresses, names, None, target_name, native_calls=False)
 
 
 class LoopCall:

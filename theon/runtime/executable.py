@@ -17,6 +17,7 @@ from ..ir.ops.linalg import Gemm
 from . import blas, gemm, threads
 from .arguments import convert_argument
 from .loader import follow_upgrades
+from .native_call import NativeCall, entry_points_moved
 from .plans import inplace_plan, release_plan
 
 _ARRAY = np.ndarray
@@ -27,12 +28,13 @@ class KernelCall:
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
                  "names", "donor", "same_shape", "partial", "step", "target_name", "reduction",
-                 "into", "address", "whole", "single", "gather", "__weakref__")
+                 "into", "address", "whole", "single", "gather", "in_program", "__weakref__")
 
     def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
         self.step = step
         self.target_name = target_name
+        self.in_program = False  # whether a program of runtime/native_call.py calls it
         self._bind(step, addresses)
         self.inputs = step.inputs
         self.outputs = step.outputs
@@ -144,9 +146,11 @@ class KernelCall:
         if step.kernel.reduce is not None:
             n_args += 1  # the domain's extents
         serial, parallel = _prototypes(n_args)
-        self.whole = addresses[step.symbol + ".all"]  # (read by runtime/native_loop.py)
+        self.whole = addresses[step.symbol + ".all"]  # (read by native_loop, native_call)
         self.serial = serial(self.whole)
         self.parallel = parallel(addresses[step.symbol])
+        if self.in_program:
+            entry_points_moved()  # the programs calling it read ``whole`` again
 
     def _rerun_refused(self, args, status):
         """Run a call the kernel refused (status 1) again: with the strided variant of the
@@ -414,10 +418,19 @@ class Executable:
         input (a shared variable's update).  Where it is safe, the kernel computing such an
         output writes it straight into the input's array (see ``plans.inplace_plan``); the
         caller recognises this by the output being the very array it passed.
+    native_calls : bool
+        Whether calls may run natively once their inputs' shapes repeat (see
+        ``runtime/native_call.py``; ``config.native_calls`` turns it off for every
+        function).  Loop and branch bodies, run by their own runners, say False.
+
+    Attributes
+    ----------
+    native : runtime.native_call.NativeCall or None
+        The native runner of this function's calls (None: every call runs in Python).
     """
 
     def __init__(self, schedule, addresses, input_names, allow_input_downcast,
-                 target_name="cpu", updates=()):
+                 target_name="cpu", updates=(), native_calls=True):
         self.schedule = schedule
         self.allow_input_downcast = allow_input_downcast
         self.input_names = tuple(input_names)
@@ -461,6 +474,7 @@ class Executable:
         for step_index, targets in self.inplace.items():
             call = self.calls[step_index]
             call.into = tuple(targets.get(position) for position in range(len(call.outputs)))
+        self.native = NativeCall.of(self) if native_calls and target_name == "cpu" else None
 
     def __call__(self, *args):
         """Run the function on ``args``; returns the list of output arrays."""
@@ -505,8 +519,15 @@ class Executable:
         return self._run([*args, *self.tail])
 
     def _run(self, values):
-        """Run every step on the slots ``values``, dropping each array after its last use;
-        the outputs."""
+        """The outputs of a call on the slots ``values``: natively where it can (see
+        ``runtime/native_call.py``), else step by step."""
+        if self.native is not None:
+            return self.native.call(self, values)
+        return self.run_steps(values)
+
+    def run_steps(self, values):
+        """Run every step on the slots ``values`` through Python, dropping each array after
+        its last use; the outputs."""
         for call, dead in self.plan:
             call.run(values)
             for slot in dead:

@@ -276,7 +276,7 @@ def evaluate(outputs, inputs):
             elif node.prim == "const":
                 value = np.asarray(node.value, dtype=node.dtype)
             elif node.prim == "index":
-                value = _positions(shape, node.attr)
+                value = positions(shape, node.attr)
             elif node.prim == "cast":
                 value = _cast(values[node.args[0]], node.dtype)
             elif node.prim == "call":
@@ -289,7 +289,7 @@ def evaluate(outputs, inputs):
     return [np.broadcast_to(values[o], shape).astype(o.dtype) for o in outputs]
 
 
-def _positions(shape, axis):
+def positions(shape, axis):
     """Each element's position along ``axis`` (negative) of ``shape``, broadcastable to it."""
     if -axis > len(shape):
         raise ValueError(f"scalar index: axis {axis} of a domain of rank {len(shape)}")

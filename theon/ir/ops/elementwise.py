@@ -565,7 +565,9 @@ def axis_index_op(axis):
     """The elementwise op giving each element of its operand its position along ``axis``
     (negative: counted from the last axis), as int64; the operand's values are not read,
     only its shape.  ``eq(axis_index(x), label)`` is a one-hot mask that fuses into the
-    kernels around it (see ``passes/one_hot.py``)."""
+    kernels around it (see ``passes/one_hot.py``, which also turns the op on an axis of
+    static length 1 into zeros: in a kernel whose domain is longer there, the position
+    would be the domain's)."""
     if not isinstance(axis, int) or axis >= 0:
         raise ValueError(f"axis_index: axis must be a negative int; got {axis!r}")
     op = _axis_indices.get(axis)
@@ -576,7 +578,7 @@ def axis_index_op(axis):
         def reference(x):
             if -axis > x.ndim:
                 raise ValueError(f"axis_index: axis {axis} of an array of rank {x.ndim}")
-            return np.broadcast_to(s._positions(x.shape, axis), x.shape)
+            return np.broadcast_to(s.positions(x.shape, axis), x.shape)
 
         op = _define("axis_index", 1, signature, reference, lambda dtype, x: s.index(axis),
                      attrs=(("axis", axis),), gradient=_none)

@@ -77,12 +77,34 @@ def test_machine_load_counts_other_processes_busy_time(tmp_path, others_jiffies,
     stat = tmp_path / "stat"
     stat.write_text(_stat_line(10_000))
     load = blas.MachineLoad(str(stat))
-    load.tick = 100
+    load.tick, load.previous = 100, None
     load._measure(now=50.0)
     assert load.loaded  # no window measured yet: loaded, to be safe
     stat.write_text(_stat_line(10_000 + others_jiffies))
     load._measure(now=51.0)
     assert load.loaded is loaded
+
+
+def test_the_first_window_starts_when_made_and_is_short(tmp_path, monkeypatch):
+    """theon's import starts the first window: a short run's products need not wait
+    SAMPLE_S for a verdict, only FIRST_SAMPLE_S; later windows are SAMPLE_S long."""
+    stat = tmp_path / "stat"
+    stat.write_text(_stat_line(10_000))
+    clock = [100.0]
+    monkeypatch.setattr(blas.time, "monotonic", lambda: clock[0])
+    load = blas.MachineLoad(str(stat))
+    load.tick, load.previous = 100, None
+    load._measure(now=clock[0])  # (the window the constructor starts, at 100 Hz)
+    clock[0] += blas.FIRST_SAMPLE_S / 2
+    assert load.is_loaded() and not load.measured  # not over yet: loaded, to be safe
+    clock[0] += blas.FIRST_SAMPLE_S / 2
+    stat.write_text(_stat_line(10_001))  # 10 ms of others' CPU over 50 ms: 0.2 core
+    assert not load.is_loaded() and load.measured
+    stat.write_text(_stat_line(10_101))  # a full core from here on
+    clock[0] += blas.FIRST_SAMPLE_S
+    assert not load.is_loaded()  # the next window is SAMPLE_S long: not over yet
+    clock[0] += blas.SAMPLE_S
+    assert load.is_loaded()
 
 
 def test_machine_load_without_proc_stat_stays_loaded(tmp_path):

@@ -24,6 +24,7 @@ import time
 SERIAL_BELOW = 1 << 24
 LOADED_CORES = 0.5   # other processes' CPU use, in cores, from which the machine is loaded
 SAMPLE_S = 0.2       # the load is measured over windows at least this long
+FIRST_SAMPLE_S = 0.02  # the first window, from theon's import (two clock ticks a core)
 
 _UNKNOWN = object()
 _controllers = _UNKNOWN  # objects with get_num_threads/set_num_threads, one per BLAS
@@ -111,24 +112,30 @@ def _blas_controllers():
 class MachineLoad:
     """Whether processes other than this one keep the machine's cores busy: every core's
     busy time (``/proc/stat``) minus this process's CPU time (all its threads, spinning
-    BLAS threads included), over the last window of at least ``SAMPLE_S`` seconds.  Counts
-    as loaded until a first window has been measured, and always where ``/proc/stat``
-    cannot be read."""
+    BLAS threads included), over the last window of at least ``SAMPLE_S`` seconds.  The
+    first window starts when the object is made (at theon's import) and ends after
+    ``FIRST_SAMPLE_S``: a short training run's first steps are not all taken as loaded
+    (a 73-step run took 200 us a logistic-regression step on one BLAS thread, 120 on
+    two).  Counts as loaded until a first window has been measured, and always where
+    ``/proc/stat`` cannot be read."""
 
     def __init__(self, path="/proc/stat"):
         self.path = path
         self.loaded = True
+        self.measured = False  # whether a window has ended yet
         self.previous = None  # (wall, machine busy seconds, own CPU seconds)
         try:
             self.tick = os.sysconf("SC_CLK_TCK")
         except (AttributeError, ValueError, OSError):
             self.tick = None
+        self._measure(time.monotonic())
 
     def is_loaded(self):
         """The latest verdict, measured again when its window is over (a read of one line
         of ``/proc/stat`` every ``SAMPLE_S`` seconds at most)."""
         now = time.monotonic()
-        if self.previous is None or now - self.previous[0] >= SAMPLE_S:
+        window = SAMPLE_S if self.measured else FIRST_SAMPLE_S
+        if self.previous is None or now - self.previous[0] >= window:
             self._measure(now)
         return self.loaded
 
@@ -141,6 +148,7 @@ class MachineLoad:
             wall, busy_before, own_before = self.previous
             others = (busy - busy_before) - (own - own_before)
             self.loaded = others / (now - wall) > LOADED_CORES
+            self.measured = True
         self.previous = (now, busy, own)
 
     def _machine_busy(self):

@@ -4,6 +4,7 @@ from llvmlite import ir
 from .host import ARRAY_DATA, ARRAY_DIMS, ARRAY_FLAGS, ARRAY_ND, ARRAY_STRIDES
 from .loop_program import (BIND, BIND_FAILED, CALL, COPY, END, FILL, GEMM, MARK, MAX_CALL_ARGS,
                            SET, SYMBOL, UNTIL, VIEW)
+from .loops import for_range
 
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
@@ -180,21 +181,8 @@ def _fill(code):
 
 def _store_loop(builder, base, count, kind, value):
     """``base[0 .. count-1] = value`` for items of integer type ``kind``."""
-    function = builder.function
-    head = function.append_basic_block("fill_head")
-    body = function.append_basic_block("fill_body")
-    out = function.append_basic_block("fill_out")
-    entry = builder.block
-    builder.branch(head)
-    builder.position_at_end(head)
-    index = builder.phi(I64)
-    index.add_incoming(I64(0), entry)
-    builder.cbranch(builder.icmp_signed("<", index, count), body, out)
-    builder.position_at_end(body)
-    builder.store(value, builder.gep(base, [index], source_etype=kind))
-    index.add_incoming(builder.add(index, I64(1)), body)
-    builder.branch(head)
-    builder.position_at_end(out)
+    with for_range(builder, I64(0), count, "fill") as index:
+        builder.store(value, builder.gep(base, [index], source_etype=kind))
 
 
 def _gemm(code):
@@ -247,10 +235,6 @@ def _bind(code):
     mask = code.word(4)
     failed = function.append_basic_block("bind_failed")
     check_axes = function.append_basic_block("bind_axes")
-    head = function.append_basic_block("bind_head")
-    body = function.append_basic_block("bind_body")
-    next_axis = function.append_basic_block("bind_next_axis")
-    done = function.append_basic_block("bind_done")
     moved = function.append_basic_block("bind_move")
     after = function.append_basic_block("bind_after")
 
@@ -266,24 +250,17 @@ def _bind(code):
     builder.position_at_end(check_axes)
     dims = field(ARRAY_DIMS, PTR)
     strides = field(ARRAY_STRIDES, PTR)
-    entry = builder.block
-    builder.branch(head)
-    builder.position_at_end(head)
-    axis = builder.phi(I64)
-    axis.add_incoming(I64(0), entry)
-    builder.cbranch(builder.icmp_signed("<", axis, rank), body, done)
-
-    builder.position_at_end(body)
-    length = builder.load(builder.gep(dims, [axis], source_etype=I64), typ=I64)
-    stride = builder.load(builder.gep(strides, [axis], source_etype=I64), typ=I64)
-    expected_length = code.word(builder.add(axis, I64(5)))
-    expected_stride = code.word(builder.add(builder.add(axis, rank), I64(5)))
-    fits = builder.and_(builder.icmp_signed("==", length, expected_length),
-                        builder.icmp_signed("==", stride, expected_stride))
-    builder.cbranch(fits, next_axis, failed)
-    builder.position_at_end(next_axis)
-    axis.add_incoming(builder.add(axis, I64(1)), next_axis)
-    builder.branch(head)
+    with for_range(builder, I64(0), rank, "bind_axis") as axis:
+        length = builder.load(builder.gep(dims, [axis], source_etype=I64), typ=I64)
+        stride = builder.load(builder.gep(strides, [axis], source_etype=I64), typ=I64)
+        expected_length = code.word(builder.add(axis, I64(5)))
+        expected_stride = code.word(builder.add(builder.add(axis, rank), I64(5)))
+        fits = builder.and_(builder.icmp_signed("==", length, expected_length),
+                            builder.icmp_signed("==", stride, expected_stride))
+        next_axis = function.append_basic_block("bind_next_axis")
+        builder.cbranch(fits, next_axis, failed)
+        builder.position_at_end(next_axis)
+    done = builder.block  # (for_range leaves the builder after the loop)
 
     builder.position_at_end(failed)  # nothing of this instruction happened
     _finish(builder, code.result, builder.load(code.step, typ=I64), I64(BIND_FAILED))

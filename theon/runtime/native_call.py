@@ -4,18 +4,19 @@ native loop driver, ``codegen/loop_driver.py``), with no Python between them.
 Theano's C VM runs a function's schedule this way; theon's Python walk of the steps costs
 1.3-2.5 us per step on top of the step's own work, which dominates small training steps.
 
-How.  A call's inputs have a *signature*: the shape and strides of each array.  The first
+How. A call's inputs have a *signature*: the shape and strides of each array. The first
 call with a signature runs through Python as always; the second one too, keeping every
-slot, and from those arrays a *program* is written for the driver (as the native loop
-writes one from a loop's first step).  Every later call whose inputs have that signature
-runs the program: each input is checked against the signature and bound by the driver
-itself (``BIND``: its data pointer copied into an array object of the program's own, a
-*proxy* with the recorded shape and strides, which the kernels read), so that Python only
-writes one word per input.  Intermediates are arrays the program owns, made once and
-reused by every call (Theano's ``allow_gc=False``); only programs whose intermediates take
-at most ``MAX_BYTES`` (64 MiB) are written.  Each output is a fresh array per call (bound
-to its proxy the same way), so results of earlier calls never change, and an update the
-Python path computes in its input's array (``Executable.inplace``) is computed there too.
+slot, and from those arrays a *program* is written for the driver
+(``runtime/native_program.py``, as the native loop writes one from a loop's first step).
+Every later call whose inputs have that signature runs the program: each input is checked
+against the signature and bound by the driver itself (``BIND``: its data pointer copied
+into an array object of the program's own, a *proxy* with the recorded shape and strides,
+which the kernels read), so that Python only writes one word per input. Intermediates are
+arrays the program owns, made once and reused by every call (Theano's ``allow_gc=False``);
+only programs whose intermediates take at most ``native_program.MAX_BYTES`` (64 MiB) are
+written. Each output is a fresh array per call (bound to its proxy the same way), so
+results of earlier calls never change, and an update the Python path computes in its
+input's array (``Executable.inplace``) is computed there too.
 
 What runs natively, with the Python path's results bit for bit: kernels small enough for
 one thread (``threads.PARALLEL_MIN_ELEMENTS``, or any with ``config.num_threads == 1``);
@@ -36,8 +37,8 @@ per function.  A kernel refusing its arrays, or a step's array differing from th
 recorded one, ends the native part: Python finishes the call from that step on the
 program's arrays, and a program that stops ``MAX_STOPS`` times is dropped.  A function for
 which a program cannot be written (nothing native, too much memory), or whose program was
-dropped, records no more: its calls run through Python.  A thread that
-finds another inside the program runs through Python.  Kernel code replaced by tiered
+dropped, records no more: its calls run through Python.  A thread that finds another
+inside the program runs through Python.  Kernel code replaced by tiered
 compilation is followed: ``KernelCall._bind`` of a call in a program calls
 ``entry_points_moved``.
 ``config.native_calls = False`` turns all of this off.

@@ -152,13 +152,26 @@ def test_other_advanced_indices_are_left_to_numpy():
 def test_row_sum_of_a_scatter_is_the_scattered_value():
     x, y, g = T.dmatrix("x"), T.lvector("y"), T.dvector("g")
     scattered = inc_subtensor(T.zeros_like(x)[T.arange(y.shape[0]), y], g)
-    f = theon.function([x, y, g], [(-scattered * 3).sum(axis=1),
-                                   scattered.sum(axis=1, keepdims=True) / 2])
+    f = theon.function([x, y, g], [(-scattered).sum(axis=1),
+                                   T.cast(scattered, "float32").sum(axis=1, keepdims=True)])
     a, labels, values = np.ones((3, 5)), np.array([4, 0, -1]), np.array([1.5, -2.0, 7.0])
-    rows, halves = f(a, labels, values)
-    np.testing.assert_array_equal(rows, -values * 3)
-    np.testing.assert_array_equal(halves, values[:, None] / 2)
+    rows, kept = f(a, labels, values)
+    np.testing.assert_array_equal(rows, -values)
+    np.testing.assert_array_equal(kept, values[:, None].astype(np.float32))
     assert not any(step.kernel.reduce for step in _kernels(f))
+
+
+def test_row_sum_of_a_scaled_scatter_keeps_ieee_zeros():
+    # 0 * inf is nan in the other columns: a product by a scale is summed as written
+    x, y, g, s = T.dmatrix("x"), T.lvector("y"), T.dvector("g"), T.dscalar("s")
+    scattered = inc_subtensor(T.zeros_like(x)[T.arange(y.shape[0]), y], g)
+    f = theon.function([x, y, g, s], (scattered * s).sum(axis=1))
+    got = f(np.ones((2, 3)), np.array([0, 2]), np.array([1.0, 2.0]), np.inf)
+    with np.errstate(invalid="ignore"):
+        want = (np.array([[1.0, 0, 0], [0, 0, 2.0]]) * np.inf).sum(axis=1)
+    np.testing.assert_array_equal(got, want)  # nan, nan
+    np.testing.assert_array_equal(f(np.ones((2, 3)), np.array([0, 2]), np.array([1.0, 2.0]),
+                                    3.0), [3.0, 6.0])
 
 
 # ---- the axis_index primitive the masks are made of ----------------------------------------

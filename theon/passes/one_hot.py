@@ -16,7 +16,8 @@ fuses with the producer of ``x`` (a log-softmax is then never stored), the scatt
 elementwise term of the gradient's kernel.  And a row sum of the scatter, which the
 gradient of a softmax takes, is the scattered value itself::
 
-    sum(where(j == c, v, 0), axis=1) -> v     (v constant along the row)
+    sum(where(j == c, v, 0), axis=1) -> v     (v constant along the row; also through a
+                                               negation or a cast)
 
 The rules apply where the rows are ``arange(0, m, 1)`` over a matrix, and the result keeps
 the node's type exactly; elsewhere the indexing runs as written.
@@ -140,8 +141,8 @@ def _is_zeros(node):
 
 def row_sum_of_one_hot(node):
     """sum(f(where(j == c, v, 0)), axis=1) -> f(v) where ``v`` does not vary along the row
-    and ``f`` is linear (negation, a cast, a product or quotient by a value constant along
-    the row): the checked labels ``c`` select exactly one column of each row."""
+    and ``f`` is a negation or a cast, which keep zeros zero (a product by a scale would
+    not: 0 * inf is nan): the checked labels ``c`` select exactly one column of each row."""
     op = node.op
     if not isinstance(op, Reduce) or op.combiner != "add" or op.axes != (1,) or \
             node.inputs[0].type.ndim != 2:
@@ -175,16 +176,6 @@ def _selected(node):
     if op in ("neg", "cast"):
         found = _selected(node.inputs[0])
         return None if found is None else (node.replace(inputs=[found[0]]), found[1])
-    if op in ("mul", "true_div"):
-        for position, operand in enumerate(node.inputs):
-            other = node.inputs[1 - position]
-            if (op == "true_div" and position == 1) or not _row_constant(other):
-                continue
-            found = _selected(operand)
-            if found is not None:
-                inputs = list(node.inputs)
-                inputs[position] = found[0]
-                return node.replace(inputs=inputs), found[1]
     return None
 
 

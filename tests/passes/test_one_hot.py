@@ -215,3 +215,17 @@ def test_axis_index_rejects_a_non_negative_axis():
     from theon.ir.ops.elementwise import axis_index_op
     with pytest.raises(ValueError, match=r"^axis_index: axis must be a negative int; got 1$"):
         axis_index_op(1)
+
+
+def test_increments_leave_the_other_elements_bit_for_bit():
+    # off the mask, b + -0.0 is b: a -0.0 keeps its sign and a nan stays where it was
+    x, y, v = T.dmatrix("x"), T.lvector("y"), T.dvector("v")
+    f = theon.function([x, y, v], inc_subtensor(x[T.arange(y.shape[0]), y], v))
+    a = np.full((2, 3), -0.0)
+    a[0, 0] = np.nan
+    got = f(a, np.array([1, 2]), np.array([1.0, 2.0]))
+    want = a.copy()
+    np.add.at(want, (np.arange(2), [1, 2]), [1.0, 2.0])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert "inc_subtensor" not in _host_ops(f)

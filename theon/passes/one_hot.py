@@ -122,10 +122,12 @@ def scatter_as_one_hot(node):
         value = Node.make(DimShuffle((0, "x")), (value,))  # one value per row
     if node.op.mode == "set":
         result = Node.make(_SWITCH, (mask, value, base))
-    else:
+    elif _is_zeros(base):
         result = Node.make(_SWITCH, (mask, value, _zero(dtype)))
-        if not _is_zeros(base):
-            result = Node.make(_ADD, (base, result))
+    else:
+        # -0.0 off the mask: b + -0.0 is b itself, a -0.0 in b included (b + 0.0 is not)
+        off = Node.make(Constant(np.array(-0.0 if dtype in dtypes.FLOATS else 0, dtype)))
+        result = Node.make(_ADD, (base, Node.make(_SWITCH, (mask, value, off))))
     return result if result.type == node.type else None
 
 

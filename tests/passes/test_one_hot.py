@@ -177,9 +177,9 @@ def test_row_sum_of_a_scaled_scatter_keeps_ieee_zeros():
 # ---- the axis_index primitive the masks are made of ----------------------------------------
 
 def _positions(x, axis):
-    from theon.frontend.elementwise import apply
-    from theon.ir.ops.elementwise import axis_index_op
-    return apply(axis_index_op(axis), x)
+    from theon.frontend.variable import Variable
+    from theon.ir import build
+    return Variable(build.axis_index(x.node, axis))
 
 
 def test_axis_index_gives_each_element_its_position_on_every_axis():

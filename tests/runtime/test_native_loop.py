@@ -213,8 +213,8 @@ def test_shape_errors_are_raised_before_any_native_step():
 
 
 def test_labels_checked_at_every_step_of_a_native_loop():
-    # x[arange(n), labels_t] in a loop body: the labels' check (RowLabels, which returns its
-    # labels as they are when all are in range) runs at every step, not once as a view
+    # x[arange(n), labels_t] in a loop body: the labels' check (RowLabels) runs at every step,
+    # not once: a program following its result as a view would skip it
     x, labels = T.dmatrix("x"), T.imatrix("labels")
     picked, _ = theon.scan(lambda y_t: x[T.arange(y_t.shape[0]), y_t] * 2, sequences=labels)
     f = theon.function([x, labels], picked)

@@ -7,6 +7,7 @@ import numpy as np
 from . import dtypes
 from .node import Node
 from .ops import ELEMENTWISE, Constant, DimShuffle, Reduce, Reshape, Shape, cast_op
+from .ops.elementwise import axis_index_op
 from .ops.shape_ops import SumToShape, static_and_parameters
 
 
@@ -76,6 +77,16 @@ def zeros_like(node, dtype=None):
     """Zeros of ``node``'s shape, in ``dtype`` (default ``node``'s dtype)."""
     dtype = dtype or node.type.dtype
     return second(node, Node.make(Constant(np.zeros((), dtype=dtype))))
+
+
+def axis_index(node, axis):
+    """Each element's position (int64) along ``axis`` (negative: from the last) of
+    ``node``'s shape; zeros where that axis has static length 1: a kernel computes a node at
+    every element of its domain, which may be longer there (the value broadcast), and the
+    position would be the domain's."""
+    if node.type.shape[axis] == 1:
+        return zeros_like(node, "int64")
+    return Node.make(axis_index_op(axis), (node,))
 
 
 def length(node, axis):

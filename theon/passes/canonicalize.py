@@ -139,6 +139,13 @@ def power_to_square_or_root(node):
     return replacement if replacement.type == node.type else None
 
 
+def has_full_shape(operand, value):
+    """Whether the operand of elementwise ``value`` has ``value``'s shape: its rank and no
+    broadcast axis where ``value`` has none (then its lengths are ``value``'s at run time)."""
+    return operand.type.ndim == value.type.ndim and all(
+        length != 1 or full == 1 for length, full in zip(operand.type.shape, value.type.shape))
+
+
 def shape_from_operand(node):
     """shape(f(a, b))[i] -> shape(a)[j] for an elementwise f, reading an operand whose axis
     does not broadcast there: ``mean(f(x))`` divides by ``x.shape[0]`` and no longer
@@ -147,15 +154,14 @@ def shape_from_operand(node):
         return None
     (source,) = node.inputs
     ndim = source.type.ndim
-    axes = range(ndim) if node.op.axis is None else [node.op.axis % ndim]
     for operand in source.inputs:
-        lead = ndim - operand.type.ndim
         if node.op.axis is None:
-            if lead == 0 and all(operand.type.shape[axis] != 1 or source.type.shape[axis] == 1
-                                 for axis in axes):
+            if has_full_shape(operand, source):
                 return Node.make(Shape(), (operand,))
-        elif axes[0] >= lead and operand.type.shape[axes[0] - lead] != 1:
-            return Node.make(Shape(axes[0] - lead), (operand,))
+            continue
+        own = node.op.axis % ndim - (ndim - operand.type.ndim)
+        if own >= 0 and operand.type.shape[own] != 1:
+            return Node.make(Shape(own), (operand,))
     return None
 
 

@@ -124,24 +124,35 @@ def _assign_groups(order, users, graph_outputs, stored):
     return groups
 
 
-def _unit_order(order, groups, cheap_cones, stored):
-    """Fusion groups and unfused nodes as units, each after the units it reads from."""
+def _unit_order(order, groups, cheap_cones, stored, read_elsewhere):
+    """Fusion groups and unfused nodes as units, each after the units it reads from.  The
+    nodes a kernel reads through the cheap regions it recomputes (see ``_cheap_cone``) from
+    other units go into ``read_elsewhere``: they must be stored."""
     def unit(node):
         return groups.find(node) if node in groups.parent else node
 
     deps = {}
     for node in order:
+        own = unit(node)
         reads = node.inputs
-        if isinstance(node.op, Reduce) and unit(node.inputs[0]) is not unit(node):
+        if isinstance(node.op, Reduce) and unit(node.inputs[0]) is not own:
             reads = _cone_leaves(node.inputs[0], stored)  # what _inline_cone makes it read
         elif _fusible(node):
             reads = []  # what _build_kernel makes it read: cheap inputs are recomputed
             for child in node.inputs:
-                cheap = cheap_cones(child) if unit(child) is not unit(node) else None
-                reads.extend(cheap[1] if cheap is not None else (child,))
+                cheap = cheap_cones(child) if unit(child) is not own else None
+                if cheap is None:
+                    reads.append(child)
+                    continue
+                leaves = [leaf for leaf in cheap[1] if unit(leaf) is not own]
+                read_elsewhere.update(leaves)
+                reads.extend(leaves)
         # a dict as an ordered set: the schedule must not depend on hash order
-        deps.setdefault(unit(node), {}).update(
-            (unit(i), None) for i in reads if unit(i) is not unit(node))
+        units = deps.setdefault(own, {})
+        for read in reads:
+            source = unit(read)
+            if source is not own:
+                units[source] = None
     result, done = [], set()
     for start in deps:
         if start in done:
@@ -341,12 +352,15 @@ def _inline_cone(source, inputs, input_index, stored):
             continue
         if node in cone:
             scalars[node] = node.op.scalar_body([scalars[i] for i in node.inputs])
-        elif isinstance(node.op, Constant) and node.op.value.size == 1:
+            continue
+        if isinstance(node.op, Constant) and node.op.value.size == 1:
             scalars[node] = s.const(node.op.value.reshape(()).item(), node.type.dtype)
-        elif node is not source and _cheap_cone(node) is not None and \
-                any(node in n.inputs for n in cone):
-            scalars[node] = _cheap_scalars(node, _cheap_cone(node)[0], inputs, input_index)
-        elif any(node in n.inputs for n in cone) or node is source:
+            continue
+        leaf = any(node in n.inputs for n in cone)
+        cheap = _cheap_cone(node) if leaf and node is not source else None
+        if cheap is not None:
+            scalars[node] = _cheap_scalars(node, cheap[0], inputs, input_index)
+        elif leaf or node is source:
             if node not in input_index:
                 input_index[node] = len(inputs)
                 inputs.append(node)
@@ -380,20 +394,9 @@ def fuse(graph):
             cones[node] = _cheap_cone(node)
         return cones[node]
 
-    def unit(node):
-        return groups.find(node) if node in groups.parent else node
-
-    # what kernels read through the cheap regions they recompute must be stored
-    for node in order:
-        if _fusible(node):
-            for child in node.inputs:
-                cheap = cheap_cones(child) if unit(child) is not unit(node) else None
-                if cheap is not None:
-                    read_by_cones.update(leaf for leaf in cheap[1]
-                                         if unit(leaf) is not unit(node))
-
     memo = {}
-    for unit in _unit_order(order, groups, cheap_cones, stored):
+    # (_unit_order adds what kernels read through the cheap regions they recompute)
+    for unit in _unit_order(order, groups, cheap_cones, stored, read_by_cones):
         if unit in groups.members:
             members = sorted(groups.members[unit], key=position.__getitem__)
             _build_kernel(members, set(members), users, graph_outputs, read_by_cones, memo,

@@ -24,11 +24,12 @@ the node's type exactly; elsewhere the indexing runs as written.
 """
 import numpy as np
 
-from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node, Shape, cast_op, dtypes
-from ..ir.ops import AdvancedSubtensor, Alloc, ARange, DimShuffle, IncSubtensor, Reduce
+from ..ir import ELEMENTWISE, Constant, ElementwiseOp, Node, Shape, build, dtypes
+from ..ir.ops import AdvancedSubtensor, Alloc, ARange, IncSubtensor, Reduce
 from ..ir.ops.elementwise import axis_index_op
 from ..ir.ops.indexing import RowLabels
-from .canonicalize import merge_nested_sums, shape_from_operand, shape_through_sum
+from .canonicalize import (has_full_shape, merge_nested_sums, shape_from_operand,
+                           shape_through_sum)
 from .rewrite import rewrite
 
 _EQ = ELEMENTWISE["eq"]
@@ -58,14 +59,10 @@ def _full_operand(node):
     producers are followed to an operand of their full shape, so that reading a shape does
     not make an elementwise value be stored."""
     while isinstance(node.op, ElementwiseOp):
-        for operand in node.inputs:
-            if operand.type.ndim == node.type.ndim and all(
-                    length != 1 or full == 1
-                    for length, full in zip(operand.type.shape, node.type.shape)):
-                node = operand
-                break
-        else:
+        full = next((operand for operand in node.inputs if has_full_shape(operand, node)), None)
+        if full is None:
             return node
+        node = full
     return node
 
 
@@ -89,7 +86,7 @@ def _one_hot(node, x):
         columns = Node.make(RowLabels(text), (labels, _full_operand(x)))
     else:
         columns = Node.make(RowLabels(text, False), (labels, _full_operand(x), length))
-    positions = Node.make(axis_index_op(-1), (x,))
+    positions = build.axis_index(x, -1)
     return Node.make(_EQ, (positions, columns))
 
 
@@ -116,10 +113,9 @@ def scatter_as_one_hot(node):
     if mask is None or value.type.ndim > 1:
         return None
     dtype = base.type.dtype
-    if value.type.dtype != dtype:
-        value = Node.make(cast_op(dtype), (value,))
+    value = build.cast(value, dtype)
     if value.type.ndim == 1:
-        value = Node.make(DimShuffle((0, "x")), (value,))  # one value per row
+        value = build.dimshuffle(value, (0, "x"))  # one value per row
     if node.op.mode == "set":
         result = Node.make(_SWITCH, (mask, value, base))
     elif _is_zeros(base):
@@ -156,7 +152,7 @@ def row_sum_of_one_hot(node):
     rows = Node.make(_SECOND, (columns, value))  # the value broadcast to (m, 1)
     if rows.type.dtype != node.type.dtype:
         return None
-    result = rows if op.keepdims else Node.make(DimShuffle((0,)), (rows,))
+    result = rows if op.keepdims else build.dimshuffle(rows, (0,))
     return result if result.type == node.type else None
 
 
@@ -181,19 +177,6 @@ def _selected(node):
     return None
 
 
-def index_of_broadcast_axis(node):
-    """axis_index(x) -> zeros where ``x``'s axis has static length 1: a kernel computes
-    each node at every element of its domain, which may be longer along that axis (the
-    value broadcast), and the position there is the domain's, not 0."""
-    op = node.op
-    if getattr(op, "name", None) != "axis_index":
-        return None
-    (source,) = node.inputs
-    if source.type.shape[dict(op.attrs)["axis"]] != 1:
-        return None
-    return Node.make(_SECOND, (source, _zero("int64")))
-
-
 def index_from_operand(node):
     """axis_index(f(a, b)) -> axis_index(a) for an elementwise f and an operand of its full
     shape: positions need only a shape, and reading it must not make ``f(a, b)`` be
@@ -204,11 +187,14 @@ def index_from_operand(node):
     return None if source is node.inputs[0] else node.replace(inputs=[source])
 
 
-RULES = (gather_as_one_hot_sum, scatter_as_one_hot, row_sum_of_one_hot,
-         index_of_broadcast_axis, index_from_operand,
+RULES = (gather_as_one_hot_sum, scatter_as_one_hot, row_sum_of_one_hot, index_from_operand,
          shape_from_operand, shape_through_sum, merge_nested_sums)
 
 
 def one_hot(graph):
-    """Rewrite row-wise label indexing of ``graph`` as one-hot masks (see the module)."""
+    """Rewrite row-wise label indexing of ``graph`` as one-hot masks (see the module).  A
+    graph without advanced indexing is returned as it is, without a sweep of the rules (the
+    shape and sum rules among them only tidy what the others make)."""
+    if not any(isinstance(node.op, (AdvancedSubtensor, IncSubtensor)) for node in graph.nodes()):
+        return graph
     return rewrite(graph, RULES)

@@ -28,13 +28,12 @@ class KernelCall:
 
     __slots__ = ("serial", "parallel", "inputs", "outputs", "out_dtypes", "axes", "label",
                  "names", "donor", "same_shape", "partial", "step", "target_name", "reduction",
-                 "into", "address", "whole", "single", "gather", "in_program", "__weakref__")
+                 "into", "address", "whole", "single", "gather", "__weakref__")
 
     def __init__(self, step, addresses, slot_names, target_name):
         kernel = step.kernel
         self.step = step
         self.target_name = target_name
-        self.in_program = False  # whether a program of runtime/native_call.py calls it
         self._bind(step, addresses)
         self.inputs = step.inputs
         self.outputs = step.outputs
@@ -58,6 +57,7 @@ class KernelCall:
         longer runs (it moved to a strided variant)."""
         if symbol == self.step.symbol and len(entries) == 2:
             self._bind(self.step, entries)
+            entry_points_moved()  # native programs calling it read ``whole`` again
 
     def output_shape(self, values):
         """The domain's shape from the inputs' shapes; ShapeError if they disagree."""
@@ -149,8 +149,6 @@ class KernelCall:
         self.whole = addresses[step.symbol + ".all"]  # (read by native_loop, native_call)
         self.serial = serial(self.whole)
         self.parallel = parallel(addresses[step.symbol])
-        if self.in_program:
-            entry_points_moved()  # the programs calling it read ``whole`` again
 
     def _rerun_refused(self, args, status):
         """Run a call the kernel refused (status 1) again: with the strided variant of the
@@ -164,6 +162,7 @@ class KernelCall:
             loaded = load_steps([variant], self.target_name, self.label, Stopwatch())
             self.step = variant
             self._bind(variant, loaded.addresses)
+            entry_points_moved()
             follow_upgrades(self, self.target_name, variant.symbol)
             if self.serial(*args) == 0:
                 return

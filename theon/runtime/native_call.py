@@ -39,7 +39,7 @@ program's arrays, and a program that stops ``MAX_STOPS`` times is dropped.  A fu
 which a program cannot be written (nothing native, too much memory), or whose program was
 dropped, records no more: its calls run through Python.  A thread that finds another
 inside the program runs through Python.  Kernel code replaced by tiered
-compilation is followed: ``KernelCall._bind`` of a call in a program calls
+compilation (or by a strided variant) is followed: the kernel call rebound to it calls
 ``entry_points_moved``.
 ``config.native_calls = False`` turns all of this off.
 """

@@ -31,17 +31,10 @@ from ..config import config
 from ..ir import HostStep, KernelStep
 from ..ir.ops.linalg import Dot
 from ..ir.ops.reduce import identity
-from ..ir.ops.indexing import Subtensor
 from ..ir.ops.scan import run_loop
 from ..ir.ops.shape import Shape
-from ..ir.ops.shape_ops import DimShuffle, Rebroadcast, Reshape, SplitPart, SumToShape
 from . import blas, threads
 from .gemm import gemm_functions, parameters, scalar_bits
-
-# host ops whose result, a view of input 0, depends on the shapes and the other inputs alone
-# (not every op with ``returns_view`` does: RowLabels returns its labels only when they are
-# all in range, and checks them): a program may follow such a view by its data pointer
-VIEW_OPS = (DimShuffle, Rebroadcast, Reshape, SplitPart, Subtensor, SumToShape)
 
 _DRIVE = ctypes.PYFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                            ctypes.c_void_p)
@@ -120,7 +113,7 @@ def _step_kinds(schedule, op):
             kind = "invariant"
         elif isinstance(step.op, Dot):
             kind = "dot"
-        elif isinstance(step.op, VIEW_OPS) and \
+        elif getattr(step.op, "returns_view", False) and \
                 all(slot in invariant for slot in step.inputs[1:]):
             kind = "view"
         else:
@@ -170,7 +163,7 @@ class _Program:
         # padding: the driver reads a call's words up to MAX_CALL_ARGS ahead
         program = np.array(self.words + [0] * MAX_CALL_ARGS, dtype=np.int64)
         result = np.zeros(2, dtype=np.int64)
-        drive = _driver()
+        drive = driver()
         previous = blas.begin(self.multiply_adds) if self.multiply_adds else None
         try:
             drive(program.ctypes.data, first, last, result.ctypes.data)
@@ -344,14 +337,14 @@ class _Writer:
         a, b = (self.objects[slot] for slot in step.inputs)
         out = self._output_array(step.output, redirected)
         self.objects[step.output] = out
-        gemm = _gemm_call(a, b, out)
+        gemm = gemm_call(a, b, out)
         if gemm is None:
             raise _NotNative
         function, words = gemm
         program = self.program
         program.keep.append(words)
         program.multiply_adds = max(program.multiply_adds, step.op.multiply_adds(a, b))
-        # Fortran's first operand is b (see _gemm_call)
+        # Fortran's first operand is b (see gemm_call)
         program.emit(GEMM, function, words.ctypes.data, program.hold(b), program.hold(a),
                      program.hold(out))
 
@@ -374,7 +367,7 @@ def _outputs(step):
     return step.outputs if isinstance(step, KernelStep) else (step.output,)
 
 
-def _gemm_call(a, b, out):
+def gemm_call(a, b, out):
     """(function address, parameter block) computing ``out = dot(a, b)`` for arrays of
     rank 1 or 2 of one float dtype, laid out as BLAS can read them; None otherwise (the
     block: ``runtime.gemm.parameters``, whose Fortran operands are ``b`` then ``a``)."""
@@ -397,8 +390,14 @@ def _gemm_call(a, b, out):
 # -- the driver ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=None)
-def _driver():
-    """The loop driver's entry point, compiled once per machine (kept in the disk cache)."""
-    from ..codegen.loop_driver import define_driver
+def driver():
+    """The loop driver's entry point (native loops and native calls share it): from this
+    process or the disk cache, compiled on a miss (its generator imports llvmlite, ~7 ms a
+    warm start need not pay)."""
     from .loader import load_support
-    return _DRIVE(load_support(SYMBOL, define_driver, "cpu"))
+    return _DRIVE(load_support(SYMBOL, _define_driver, "cpu"))
+
+
+def _define_driver(module):
+    from ..codegen.loop_driver import define_driver
+    return define_driver(module)

@@ -7,7 +7,6 @@ the outputs made fresh at each call, whose data pointers ``BIND`` moves, and the
 intermediates, made once.
 """
 import ctypes
-import functools
 import math
 
 import numpy as np
@@ -15,7 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..codegen.host import ARRAY_DATA
 from ..codegen.loop_program import (ALIGNED, BIND, BIND_FAILED, C_CONTIGUOUS, CALL, COPY, END,
-                                    FILL, GEMM, MARK, MAX_CALL_ARGS, SYMBOL, VIEW, WRITEABLE)
+                                    FILL, GEMM, MARK, MAX_CALL_ARGS, VIEW, WRITEABLE)
 from ..config import config
 from ..ir import HostStep, KernelStep
 from ..ir.ops.linalg import Dot, Gemm
@@ -23,15 +22,13 @@ from ..ir.ops.reduce import identity
 from ..ir.ops.shape import Shape
 from . import blas, threads
 from .gemm import gemm_functions, layout, parameters, scalar_bits
-from .native_loop import VIEW_OPS, _gemm_call
+from .native_loop import driver, gemm_call
 
 MAX_BYTES = 64 << 20   # a program's own arrays at most (intermediates kept between calls)
 
 _POINTER_AT = ctypes.c_void_p.from_address
 _BEFORE_INPUTS = -1    # the MARK before the inputs' BINDs: a stop there is another signature
 _FIRST, _LAST = ctypes.c_int64(0), ctypes.c_int64(1)  # a call is one step of the driver
-_DRIVER_TYPE = ctypes.PYFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
-                                 ctypes.c_void_p)
 
 # bumped whenever a kernel call is bound to new code (tiered compilation, strided variants):
 # programs compare it with their own copy and re-read their kernels' entry points
@@ -66,6 +63,7 @@ class Program:
         self.multiply_adds = 0   # of the largest product (BLAS threads: runtime/blas.py)
         self.stops = 0
         self.generation = _generation
+        self.drive = None        # the loop driver's entry point (set by Writer.write)
         # set by Writer._finish
         self.words = self.memory = self.keep = None
         self.template = self.outputs = self.copies = None
@@ -92,10 +90,11 @@ class Program:
                 values[n:] = self.tail
                 return None  # the Python path does not write into the target either
         previous = blas.begin(self.multiply_adds) if self.multiply_adds else None
+        drive = self.drive
         try:
             for address, python_calls, binds in self.pieces:
                 if address is not None:
-                    _drive(address, _FIRST, _LAST, self.result_pointer)
+                    drive(address, _FIRST, _LAST, self.result_pointer)
                     if self.status[1]:
                         return self._stopped(values)
                 else:
@@ -133,24 +132,6 @@ class Program:
         memory = self.memory
         for position, call in self.entry_points:
             memory[position] = call.whole
-
-
-def _drive(address, first, last, result):
-    """The loop driver (replaced by its entry point when the first program is written)."""
-    raise RuntimeError("native call: no program was written")
-
-
-@functools.lru_cache(maxsize=None)
-def _load_driver():
-    """The loop driver's entry point: from this process or the disk cache, compiled on a
-    miss (its generator imports llvmlite, ~7 ms a warm start need not pay)."""
-    from .loader import load_support
-    return _DRIVER_TYPE(load_support(SYMBOL, _define_driver, "cpu"))
-
-
-def _define_driver(module):
-    from ..codegen.loop_driver import define_driver
-    return define_driver(module)
 
 
 def _may_overlap(a, b):
@@ -266,7 +247,8 @@ class Writer:
             return "dot" if self._dot_fits(step) else "python"
         if isinstance(op, Gemm):
             return "gemm" if self._gemm_fits(step) else "python"
-        if isinstance(op, VIEW_OPS) and all(slot in invariant for slot in step.inputs[1:]):
+        if getattr(op, "returns_view", False) and \
+                all(slot in invariant for slot in step.inputs[1:]):
             view, source = values[step.output], values[step.inputs[0]]
             if view is source and step.inputs[0] in self.python_made:
                 return "python"  # (an alias of an array made anew at each call)
@@ -292,7 +274,7 @@ class Writer:
         if not all(array.flags.c_contiguous or array.flags.f_contiguous for array in (a, b)):
             return False
         out = stand_in(self.values[step.output], contiguous=True)
-        return _gemm_call(a, b, out) is not None
+        return gemm_call(a, b, out) is not None
 
     def _gemm_fits(self, step):
         c, _, a, b = (self.values[slot] for slot in step.inputs)
@@ -310,7 +292,6 @@ class Writer:
 
     def write(self):
         """The program; NotNative where none can be written."""
-        global _drive
         kinds = self.kinds
         if not any(kind in ("kernel", "dot", "gemm") for kind in kinds):
             raise NotNative
@@ -331,7 +312,7 @@ class Writer:
             else:
                 pieces.append(self._python(index, end))
             index = end
-        _drive = _load_driver()
+        self.program.drive = driver()
         return self._finish(pieces)
 
     def _emit(self, *words):
@@ -504,16 +485,15 @@ class Writer:
                        scalar_bits(start, dtype))
             args += [out, self._own(np.array(domain, np.int64))]
         self.program.entry_points.append((len(self.words) + 1, call))
-        call.in_program = True  # (its rebinding bumps _generation from now on)
         self._emit(CALL, call.whole, len(args), *(self._hold(array) for array in args))
 
     def _dot(self, step):
         a_slot, b_slot = step.inputs
         a, b = self.values[a_slot], self.values[b_slot]
         out = self._output_array(step.output)
-        function, block = _gemm_call(a, b, out)
+        function, block = gemm_call(a, b, out)
         self._product(step.op.multiply_adds(a, b), block)
-        # Fortran's first operand is b (see native_loop._gemm_call)
+        # Fortran's first operand is b (see native_loop.gemm_call)
         self._emit(GEMM, function, block.ctypes.data, self._hold(self.objects[b_slot]),
                    self._hold(self.objects[a_slot]), id(out))
 

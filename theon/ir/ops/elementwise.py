@@ -565,9 +565,9 @@ def axis_index_op(axis):
     """The elementwise op giving each element of its operand its position along ``axis``
     (negative: counted from the last axis), as int64; the operand's values are not read,
     only its shape.  ``eq(axis_index(x), label)`` is a one-hot mask that fuses into the
-    kernels around it (see ``passes/one_hot.py``, which also turns the op on an axis of
-    static length 1 into zeros: in a kernel whose domain is longer there, the position
-    would be the domain's)."""
+    kernels around it (see ``passes/one_hot.py``).  Build it with ``ir.build.axis_index``,
+    which gives zeros instead on an axis of static length 1: in a kernel whose domain is
+    longer there, the position would be the domain's."""
     if not isinstance(axis, int) or axis >= 0:
         raise ValueError(f"axis_index: axis must be a negative int; got {axis!r}")
     op = _axis_indices.get(axis)

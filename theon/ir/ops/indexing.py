@@ -390,7 +390,6 @@ class RowLabels(Op):
     m_is_length: bool = True
 
     name = "row_labels"
-    returns_view = True  # (of the labels, when they need no change)
 
     def infer_type(self, labels_type, x_type, *length_type):
         length = labels_type.shape[0] if labels_type.shape[0] != 1 else None
@@ -411,7 +410,9 @@ class RowLabels(Op):
             labels = self._wrapped(labels, columns)
         if count != length:
             labels = np.repeat(labels, length)
-        return labels.reshape(length, 1)
+        # always a new array: a view of the labels would exist only when they are all in
+        # range, and runtimes follow views by their pointer, without running the checks
+        return np.array(labels.reshape(length, 1))
 
     def _wrong_rows(self, length, rows):
         if length > rows:
